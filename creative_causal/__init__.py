@@ -1,0 +1,68 @@
+"""creative_causal: which visual components of artwork cause people to choose a title.
+
+Subpackages
+-----------
+datasets     ground-truth simulator of an artwork-testing programme; bundled demo data
+experiments  A/B results: validation, take rates, lifts, sample-ratio checks, join -> StudyData
+estimation   effect estimators (difference of means so far)
+exceptions   the error and warning tree
+
+Names are imported lazily on first use, so ``import creative_causal`` stays fast and never
+imports econml or DoWhy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0.dev0"
+
+# Public name -> module that defines it.
+_LAZY = {
+    "ABResults": "creative_causal.experiments",
+    "StudyData": "creative_causal.experiments",
+    "read_ab_results": "creative_causal.experiments",
+    "simulate_program": "creative_causal.datasets",
+    "load_demo_program": "creative_causal.datasets",
+    "CreativeCausalError": "creative_causal.exceptions",
+    "ExperimentDataError": "creative_causal.exceptions",
+    "FeatureError": "creative_causal.exceptions",
+    "ImageReadError": "creative_causal.exceptions",
+    "GraphError": "creative_causal.exceptions",
+    "IdentificationError": "creative_causal.exceptions",
+    "EstimationError": "creative_causal.exceptions",
+    "NotFittedError": "creative_causal.exceptions",
+    "CreativeCausalWarning": "creative_causal.exceptions",
+    "SampleRatioMismatchWarning": "creative_causal.exceptions",
+    "OverlapWarning": "creative_causal.exceptions",
+    "LowPowerWarning": "creative_causal.exceptions",
+    "DataQualityWarning": "creative_causal.exceptions",
+}
+_SUBPACKAGES = ("datasets", "experiments", "estimation", "exceptions")
+
+__all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import datasets, estimation, exceptions, experiments  # noqa: F401
+    from .datasets import load_demo_program, simulate_program  # noqa: F401
+    from .exceptions import *  # noqa: F401,F403
+    from .experiments import ABResults, StudyData, read_ab_results  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module 'creative_causal' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,16 @@
+"""Synthetic data with known truth: the programme simulator and the bundled demo data."""
+
+from ._bundled import DEMO_ARGS, load_demo_program, write_program
+from ._simulate import (
+    DEFAULT_EFFECTS,
+    FEATURES,
+    GENRES,
+    TRUE_EDGES,
+    ProgramTruth,
+    SimulatedProgram,
+    simulate_program,
+)
+
+__all__ = ["simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program", "write_program", "DEMO_ARGS",
+           "DEFAULT_EFFECTS",
+           "FEATURES", "GENRES", "TRUE_EDGES"]

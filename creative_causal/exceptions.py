@@ -1,0 +1,94 @@
+"""Errors and warnings raised by creative_causal.
+
+Every error derives from one root, so ``except CreativeCausalError`` catches anything the
+library raises on purpose; each also derives from the matching builtin, so code that
+already catches ``ValueError`` or ``OSError`` keeps working::
+
+    CreativeCausalError
+    ├── ExperimentDataError   (ValueError)   A/B results that fail validation
+    ├── FeatureError          (ValueError)   unknown feature names, bad feature functions
+    ├── ImageReadError        (OSError)      an image that cannot be read or decoded safely
+    ├── GraphError            (ValueError)   a causal graph that is malformed or does not fit the data
+    ├── IdentificationError   (ValueError)   no valid adjustment set exists
+    ├── EstimationError       (RuntimeError) an estimator that cannot run on the data given
+    └── NotFittedError        (ValueError, AttributeError)
+
+    CreativeCausalWarning     (UserWarning)
+    ├── SampleRatioMismatchWarning           impressions do not split as planned
+    ├── OverlapWarning                       strata without treatment variation were trimmed
+    ├── LowPowerWarning                      too few informative tests for a reliable answer
+    └── DataQualityWarning                   rows were excluded from an analysis (counted)
+
+Messages say what failed, the offending value (file, column, row, test id), what is
+allowed, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CreativeCausalError",
+    "ExperimentDataError",
+    "FeatureError",
+    "ImageReadError",
+    "GraphError",
+    "IdentificationError",
+    "EstimationError",
+    "NotFittedError",
+    "CreativeCausalWarning",
+    "SampleRatioMismatchWarning",
+    "OverlapWarning",
+    "LowPowerWarning",
+    "DataQualityWarning",
+]
+
+
+class CreativeCausalError(Exception):
+    """Root of every error that creative_causal raises on purpose."""
+
+
+class ExperimentDataError(CreativeCausalError, ValueError):
+    """A/B results (or impression logs) that fail validation."""
+
+
+class FeatureError(CreativeCausalError, ValueError):
+    """An unknown feature or feature group, or a feature function that misbehaves."""
+
+
+class ImageReadError(CreativeCausalError, OSError):
+    """An image file that cannot be read or decoded safely."""
+
+
+class GraphError(CreativeCausalError, ValueError):
+    """A causal graph that is malformed (a cycle) or does not match the data."""
+
+
+class IdentificationError(CreativeCausalError, ValueError):
+    """No valid back-door adjustment set exists for the requested effect."""
+
+
+class EstimationError(CreativeCausalError, RuntimeError):
+    """An estimator that cannot run on the data it was given."""
+
+
+class NotFittedError(CreativeCausalError, ValueError, AttributeError):
+    """A fitted attribute was read before ``fit`` was called."""
+
+
+class CreativeCausalWarning(UserWarning):
+    """Root of every warning that creative_causal issues."""
+
+
+class SampleRatioMismatchWarning(CreativeCausalWarning):
+    """Impressions in one or more tests do not split across cells as planned."""
+
+
+class OverlapWarning(CreativeCausalWarning):
+    """Strata where the treatment never varies were trimmed from an estimate."""
+
+
+class LowPowerWarning(CreativeCausalWarning):
+    """Too few informative tests or cells for a reliable estimate."""
+
+
+class DataQualityWarning(CreativeCausalWarning):
+    """Rows were excluded from an analysis; they are counted in the result's report."""

@@ -1,0 +1,59 @@
+"""The public surface is under test: names change only on purpose."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import creative_causal
+from creative_causal import datasets, exceptions, experiments
+
+TOP_LEVEL = {
+    "__version__", "ABResults", "StudyData", "read_ab_results", "simulate_program", "load_demo_program",
+    "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
+    "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
+    "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning",
+    "datasets", "experiments", "estimation", "exceptions",
+}
+
+
+def test_top_level_names_are_pinned():
+    assert set(creative_causal.__all__) == TOP_LEVEL
+    for name in creative_causal.__all__:
+        assert getattr(creative_causal, name) is not None
+
+
+def test_subpackage_names_are_pinned():
+    assert set(experiments.__all__) == {"ABResults", "StudyData", "read_ab_results", "aggregate_impressions",
+                                        "wilson_interval", "log_take_rate", "log_rate_ratio", "two_proportion_test",
+                                        "holm", "CONTINUITY", "LOG_RATIO", "DIFF_PP"}
+    assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
+                                     "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
+                                     "TRUE_EDGES"}
+
+
+def test_error_tree_is_rooted_and_matches_builtins():
+    for name in exceptions.__all__:
+        cls = getattr(exceptions, name)
+        root = exceptions.CreativeCausalWarning if name.endswith("Warning") else exceptions.CreativeCausalError
+        assert issubclass(cls, root)
+    assert issubclass(exceptions.ExperimentDataError, ValueError)
+    assert issubclass(exceptions.ImageReadError, OSError)
+    assert issubclass(exceptions.NotFittedError, AttributeError)
+
+
+def test_unknown_attribute():
+    try:
+        creative_causal.no_such_name  # noqa: B018
+    except AttributeError as exc:
+        assert "no_such_name" in str(exc)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+
+
+def test_import_is_light():
+    """import creative_causal must not import econml, dowhy, cv2 or even pandas."""
+    code = ("import sys, creative_causal; "
+            "print(sorted(m for m in ('econml', 'dowhy', 'cv2', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
