@@ -4,7 +4,8 @@ Subpackages
 -----------
 datasets     ground-truth simulator of an artwork-testing programme; bundled demo data
 experiments  A/B results: validation, take rates, lifts, sample-ratio checks, join -> StudyData
-estimation   effect estimators (difference of means so far)
+graph        causal graphs: the artwork template, adjustment sets, testable implications, plots
+estimation   double ML with the within-test design and test-clustered errors; heterogeneity; overlap
 exceptions   the error and warning tree
 
 Names are imported lazily on first use, so ``import creative_causal`` stays fast and never
@@ -26,6 +27,12 @@ _LAZY = {
     "read_ab_results": "creative_causal.experiments",
     "simulate_program": "creative_causal.datasets",
     "load_demo_program": "creative_causal.datasets",
+    "CausalGraph": "creative_causal.graph",
+    "creative_graph": "creative_causal.graph",
+    "estimate_effect": "creative_causal.estimation",
+    "estimate_cate": "creative_causal.estimation",
+    "overlap": "creative_causal.estimation",
+    "EffectEstimate": "creative_causal.estimation",
     "CreativeCausalError": "creative_causal.exceptions",
     "ExperimentDataError": "creative_causal.exceptions",
     "FeatureError": "creative_causal.exceptions",
@@ -38,19 +45,22 @@ _LAZY = {
     "SampleRatioMismatchWarning": "creative_causal.exceptions",
     "OverlapWarning": "creative_causal.exceptions",
     "LowPowerWarning": "creative_causal.exceptions",
+    "GraphWarning": "creative_causal.exceptions",
     "DataQualityWarning": "creative_causal.exceptions",
 }
-_SUBPACKAGES = ("datasets", "experiments", "estimation", "exceptions")
+_SUBPACKAGES = ("datasets", "experiments", "graph", "estimation", "exceptions")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import datasets, estimation, exceptions, experiments  # noqa: F401
+    from . import datasets, estimation, exceptions, experiments, graph  # noqa: F401
     from .datasets import load_demo_program, simulate_program  # noqa: F401
+    from .estimation import EffectEstimate, estimate_cate, estimate_effect, overlap  # noqa: F401
     from .exceptions import *  # noqa: F401,F403
     from .experiments import ABResults, StudyData, read_ab_results  # noqa: F401
+    from .graph import CausalGraph, creative_graph  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ already catches ``ValueError`` or ``OSError`` keeps working::
     ├── SampleRatioMismatchWarning           impressions do not split as planned
     ├── OverlapWarning                       strata without treatment variation were trimmed
     ├── LowPowerWarning                      too few informative tests for a reliable answer
+    ├── GraphWarning                         a graph that is valid but probably not what was meant
     └── DataQualityWarning                   rows were excluded from an analysis (counted)
 
 Messages say what failed, the offending value (file, column, row, test id), what is
@@ -38,6 +39,7 @@ __all__ = [
     "SampleRatioMismatchWarning",
     "OverlapWarning",
     "LowPowerWarning",
+    "GraphWarning",
     "DataQualityWarning",
 ]
 
@@ -88,6 +90,10 @@ class OverlapWarning(CreativeCausalWarning):
 
 class LowPowerWarning(CreativeCausalWarning):
     """Too few informative tests or cells for a reliable estimate."""
+
+
+class GraphWarning(CreativeCausalWarning):
+    """A causal graph that is valid but probably not what was meant (e.g. no path to the outcome)."""
 
 
 class DataQualityWarning(CreativeCausalWarning):

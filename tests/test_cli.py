@@ -14,7 +14,8 @@ from creative_causal.cli import main
 def test_demo_prints_truth_beside_estimates(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr()
-    assert "has_face" in out.out and "truth" in out.out and "within-test difference" in out.out
+    assert "has_face" in out.out and "truth" in out.out and "double ML within test" in out.out
+    assert out.out.count("covers truth") >= 4
     assert "SampleRatioMismatchWarning" in out.err  # the bundled programme carries injected mismatches
 
 
@@ -22,7 +23,8 @@ def test_demo_json(capsys):
     assert main(["demo", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     face = next(r for r in data["effects"] if r["feature"] == "has_face")
-    assert abs(face["within"] - face["truth"]) < abs(face["pooled"] - face["truth"])
+    assert face["dml_low"] <= face["truth"] <= face["dml_high"]
+    assert abs(face["dml"] - face["truth"]) < abs(face["naive"] - face["truth"])
     assert any("SampleRatioMismatchWarning" in w for w in data["warnings"])
 
 

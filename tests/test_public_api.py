@@ -12,8 +12,9 @@ TOP_LEVEL = {
     "__version__", "ABResults", "StudyData", "read_ab_results", "simulate_program", "load_demo_program",
     "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
-    "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning",
-    "datasets", "experiments", "estimation", "exceptions",
+    "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
+    "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate", "overlap", "EffectEstimate",
+    "datasets", "experiments", "graph", "estimation", "exceptions",
 }
 
 
@@ -26,10 +27,27 @@ def test_top_level_names_are_pinned():
 def test_subpackage_names_are_pinned():
     assert set(experiments.__all__) == {"ABResults", "StudyData", "read_ab_results", "aggregate_impressions",
                                         "wilson_interval", "log_take_rate", "log_rate_ratio", "two_proportion_test",
-                                        "holm", "CONTINUITY", "LOG_RATIO", "DIFF_PP"}
+                                        "holm", "CONTINUITY", "LOG_RATIO", "LOG_RATE", "DIFF_PP"}
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
                                      "TRUE_EDGES"}
+
+
+def test_graph_and_estimation_names_are_pinned():
+    from creative_causal import estimation, graph
+
+    assert set(graph.__all__) == {"CausalGraph", "AdjustmentSet", "creative_graph", "testable_implications",
+                                  "partial_correlation", "is_valid_backdoor", "CATALOG_PARENTS", "ARTWORK_STYLE"}
+    assert set(estimation.__all__) == {"estimate_effect", "EffectEstimate", "estimate_cate", "CATEResult", "overlap",
+                                       "OverlapDiagnostics", "Difference", "difference_in_means", "LinearFit",
+                                       "wls_cluster"}
+
+
+def test_estimators_import_econml_lazily():
+    code = ("import sys, creative_causal.estimation, creative_causal.graph; "
+            "print(sorted(m for m in ('econml', 'dowhy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
 
 
 def test_error_tree_is_rooted_and_matches_builtins():

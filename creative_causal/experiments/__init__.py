@@ -6,7 +6,7 @@ This package knows nothing of graphs or estimators.
 
 from ._impressions import aggregate_impressions
 from ._rates import CONTINUITY, holm, log_rate_ratio, log_take_rate, two_proportion_test, wilson_interval
-from ._results import DIFF_PP, LOG_RATIO, ABResults, read_ab_results
+from ._results import DIFF_PP, LOG_RATE, LOG_RATIO, ABResults, read_ab_results
 from ._study import StudyData
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "holm",
     "CONTINUITY",
     "LOG_RATIO",
+    "LOG_RATE",
     "DIFF_PP",
 ]

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 #: Name of the default outcome: log of the cell's take rate relative to its test's pooled take rate.
 LOG_RATIO = "log_take_rate_ratio"
+#: The cell's own log take rate (continuity-corrected): the outcome of pooled designs.
+LOG_RATE = "log_take_rate"
 #: The same comparison on the absolute scale, in percentage points.
 DIFF_PP = "take_rate_diff_pp"
 
@@ -160,6 +162,7 @@ class ABResults:
         test_imps = cells.groupby(TEST, sort=False)[IMPRESSIONS].transform("sum").to_numpy()
         cells["n_cells_in_test"] = cells.groupby(TEST, sort=False)[CELL].transform("size").to_numpy()
         cells["take_rate"] = cells[PLAYS] / cells[IMPRESSIONS]
+        cells[LOG_RATE] = _rates.log_take_rate(cells[PLAYS], cells[IMPRESSIONS])
         cells[LOG_RATIO] = _rates.log_take_rate(cells[PLAYS], cells[IMPRESSIONS]) - _rates.log_take_rate(test_plays, test_imps)
         cells[DIFF_PP] = 100.0 * (cells["take_rate"] - test_plays / test_imps)
         result = cls(cells, columns, covariates, segments, ignored, source, srm_alpha)

@@ -1,0 +1,204 @@
+"""Turn StudyData (or a plain DataFrame) plus a design into arrays an estimator can use."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .._validation import did_you_mean
+from ..exceptions import EstimationError, IdentificationError, OverlapWarning
+from ..experiments import LOG_RATE, LOG_RATIO, StudyData
+from ._inference import demean, group_means
+
+Design = Literal["within_test", "pooled"]
+AUTO = "auto"
+LOG_OUTCOMES = frozenset({LOG_RATIO, LOG_RATE})
+
+
+@dataclass
+class Prepared:
+    """Arrays for one (treatment, outcome, design) problem, rows already filtered."""
+
+    frame: pd.DataFrame
+    treatment: str
+    outcome: str
+    design: str
+    y: np.ndarray
+    t: np.ndarray
+    features: np.ndarray
+    feature_names: list[str]
+    weights: np.ndarray
+    codes: np.ndarray | None
+    binary: bool
+    confounders: tuple[str, ...]
+    n_tests: int
+    n_informative_tests: int
+    population: str
+    n_within: int = 0  # leading feature columns that are confounders demeaned within tests
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.frame)
+
+
+def as_study_data(data: Any, outcome: str | None) -> StudyData:
+    if isinstance(data, StudyData):
+        return data
+    if isinstance(data, pd.DataFrame):
+        if outcome is None:
+            raise EstimationError("with a plain DataFrame, pass outcome='<column>' (or build a StudyData).")
+        return StudyData.from_frame(data, outcome=outcome)
+    raise TypeError(f"data must be a StudyData or a DataFrame, got {type(data).__name__}.")
+
+
+def resolve_confounders(study: StudyData, treatment: str, outcome: str, graph: Any, confounders: Sequence[str] | None
+                        ) -> tuple[tuple[str, ...], Any]:
+    """Confounders given explicitly (checked against the graph when there is one) or the
+    graph's adjustment set (the default creative graph when none is given)."""
+    columns = list(study.frame.columns)
+    if confounders is not None:
+        confounders = tuple(confounders)
+        for c in confounders:
+            if c not in columns:
+                raise EstimationError(f"confounder {c!r} is not a column of the data.{did_you_mean(c, columns)}")
+        if treatment in confounders or outcome in confounders:
+            raise EstimationError("the treatment and the outcome cannot be confounders of themselves.")
+        if graph is not None:
+            adjustment = graph.adjustment_set(treatment, outcome)
+            roles = adjustment.explanation.set_index("variable")["role"]
+            bad = [c for c in confounders if roles.get(c) in {"mediator", "descendant"}]
+            if bad:
+                raise IdentificationError(
+                    f"{bad} {'is a' if len(bad) == 1 else 'are'} descendant{'s' if len(bad) > 1 else ''} of {treatment!r} "
+                    f"in the graph ({', '.join(f'{b}: {roles[b]}' for b in bad)}): adjusting for "
+                    f"{'it' if len(bad) == 1 else 'them'} would remove part of the effect or bias it. Drop "
+                    f"{'it' if len(bad) == 1 else 'them'} from confounders=, or use the graph's set: "
+                    f"{list(adjustment.variables)}."
+                )
+        return confounders, None
+    if graph is None:
+        from ..graph import creative_graph
+
+        graph = creative_graph(study, treatment, outcome)
+    graph.check_data(columns)
+    adjustment = graph.adjustment_set(treatment, outcome)
+    return adjustment.variables, adjustment
+
+
+def prepare(study: StudyData, treatment: str, outcome: str, confounders: Sequence[str], design: str,
+            cluster: str | None, weights: str | None) -> Prepared:
+    frame = study.frame
+    for role, col in (("treatment", treatment), ("outcome", outcome), ("cluster", cluster), ("weights", weights)):
+        if col is not None and col not in frame:
+            raise EstimationError(f"{role} column {col!r} not found.{did_you_mean(col, frame.columns)} "
+                                  f"Features: {list(study.features)}.")
+    if not pd.api.types.is_numeric_dtype(frame[treatment]):
+        raise EstimationError(f"treatment {treatment!r} is not numeric; encode it as 0/1 or a number.")
+    notes: list[str] = []
+    needed = [outcome, treatment, *confounders] + ([weights] if weights else [])
+    missing = frame[needed].isna().any(axis=1).to_numpy()
+    if missing.any():
+        notes.append(f"{int(missing.sum())} cells with missing values in {needed} left out")
+        frame = frame.loc[~missing]
+    if weights is not None and (frame[weights] <= 0).any():
+        raise EstimationError(f"weights column {weights!r} has values <= 0; weights must be positive.")
+    if design == "within_test":
+        if cluster is None:
+            raise EstimationError("design='within_test' compares artworks within a test and needs a test (cluster) "
+                                  "column; pass cluster='<test id column>' or use design='pooled' for data without tests.")
+        sizes = frame.groupby(cluster, sort=False)[treatment].transform("size").to_numpy()
+        if (sizes < 2).any():
+            notes.append(f"{frame.loc[sizes < 2, cluster].nunique()} single-cell tests left out (no within-test comparison)")
+            frame = frame.loc[sizes >= 2]
+    binary = bool(set(np.unique(frame[treatment].to_numpy(dtype=float))) <= {0.0, 1.0})
+    frame, trimmed, n_tests, n_informative = _trim(frame, study, treatment, design, cluster, notes)
+    if len(frame) == 0 or (design == "within_test" and n_informative == 0):
+        raise EstimationError(f"{treatment!r} never varies {'within a test' if design == 'within_test' else ''} "
+                              "in these data: there is nothing to compare. Check the treatment column.")
+    w = frame[weights].to_numpy(dtype=float) if weights else np.ones(len(frame))
+    codes = pd.factorize(frame[cluster])[0] if cluster else None
+    y = frame[outcome].to_numpy(dtype=float)
+    t = frame[treatment].to_numpy(dtype=float)
+    numeric = [c for c in confounders if pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])]
+    categorical = [c for c in confounders if c not in numeric]
+    x_num = frame[numeric].to_numpy(dtype=float) if numeric else np.zeros((len(frame), 0))
+    x_cat = pd.get_dummies(frame[categorical].astype(str), drop_first=True, dtype=float) if categorical else None
+    cat_names = list(x_cat.columns) if x_cat is not None else []
+    x_cat_arr = x_cat.to_numpy() if x_cat is not None else np.zeros((len(frame), 0))
+    if design == "within_test":
+        # Demean outcome, treatment and confounders within each test: everything constant in a
+        # test (genre, popularity, star power, the title's baseline) drops out. The test means
+        # of the confounders (Mundlak terms) and the title covariates stay in the nuisance
+        # models so that within-test relations may differ between kinds of titles.
+        y = demean(y, codes, w)
+        t = demean(t, codes, w)
+        x_within = demean(x_num, codes, w)
+        varies = x_within.std(axis=0) > 1e-12 if x_num.shape[1] else np.zeros(0, dtype=bool)
+        means = group_means(x_num[:, varies], codes, w)
+        features = np.hstack([x_within[:, varies], means, x_num[:, ~varies], x_cat_arr])
+        names = ([f"{c}" for c, v in zip(numeric, varies) if v] + [f"mean_{c}" for c, v in zip(numeric, varies) if v]
+                 + [c for c, v in zip(numeric, varies) if not v] + cat_names)
+        n_within = int(varies.sum())
+    else:
+        features = np.hstack([x_num, x_cat_arr])
+        names = numeric + cat_names
+        n_within = 0
+    population = "cells of tests in which " + treatment + " varies" if design == "within_test" else "all cells"
+    if trimmed:
+        population += "; excluding " + ", ".join(trimmed) + " (no variation in " + treatment + ")"
+    return Prepared(frame=frame, treatment=treatment, outcome=outcome, design=design, y=y, t=t, features=features,
+                    feature_names=names, weights=w, codes=codes, binary=binary, confounders=tuple(confounders),
+                    n_tests=n_tests, n_informative_tests=n_informative, population=population, n_within=n_within,
+                    notes=notes)
+
+
+def _trim(frame: pd.DataFrame, study: StudyData, treatment: str, design: str, cluster: str | None,
+          notes: list[str]) -> tuple[pd.DataFrame, list[str], int, int]:
+    """Drop tests (within design) or segment strata (pooled) where the treatment never varies,
+    with an OverlapWarning naming the strata that disappear entirely."""
+    trimmed: list[str] = []
+    if cluster is not None:
+        varies_in_test = frame.groupby(cluster, sort=False)[treatment].transform("nunique").to_numpy() > 1
+    else:
+        varies_in_test = np.ones(len(frame), dtype=bool)
+    segments = [s for s in study.segments if s in frame.columns]
+    if design == "within_test":
+        keep = varies_in_test
+        for s in segments:
+            levels = frame.loc[keep, s].unique()
+            gone = [lvl for lvl in frame[s].unique() if lvl not in set(levels)]
+            trimmed += [f"{s}={lvl}" for lvl in gone]
+        n_dropped = frame.loc[~keep, cluster].nunique()
+        if n_dropped:
+            notes.append(f"{n_dropped} tests where {treatment} does not vary carry no within-test information "
+                         "and were left out")
+    else:
+        keep = np.ones(len(frame), dtype=bool)
+        for s in segments:
+            spread = frame.groupby(s, sort=False)[treatment].transform("nunique").to_numpy()
+            for lvl in frame.loc[spread < 2, s].unique():
+                trimmed.append(f"{s}={lvl}")
+            keep &= spread > 1
+    if trimmed:
+        warnings.warn(f"no overlap for {treatment!r} in {', '.join(trimmed)}: every artwork there has the same value, "
+                      "so these strata were trimmed and the estimate is about the rest.", OverlapWarning, stacklevel=4)
+        notes.append("trimmed for lack of overlap: " + ", ".join(trimmed))
+    n_tests = int(frame[cluster].nunique()) if cluster else len(frame)
+    n_informative = int(frame.loc[keep & varies_in_test, cluster].nunique()) if cluster else int(keep.sum())
+    return frame.loc[keep], trimmed, n_tests, n_informative
+
+
+def units_text(outcome: str, treatment: str, binary: bool) -> tuple[str, str]:
+    scale = "0 -> 1" if binary else "per unit"
+    what = f"when {treatment} goes from 0 to 1" if binary else f"per unit of {treatment}"
+    if outcome == LOG_RATIO:
+        return f"change in log take rate relative to other artwork of the same title, {what}", scale
+    if outcome == LOG_RATE:
+        return f"change in log take rate, {what}", scale
+    return f"change in {outcome}, {what}", scale

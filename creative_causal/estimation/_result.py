@@ -1,0 +1,131 @@
+"""EffectEstimate: the value every estimator returns."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    import matplotlib.axes
+
+
+def pct(log_effect: float) -> float:
+    """A log-scale effect as a % change: 100 * (exp(x) - 1)."""
+    return float(100 * np.expm1(log_effect))
+
+
+@dataclass(frozen=True)
+class EffectEstimate:
+    """The estimated causal effect of one treatment on the outcome.
+
+    Attributes
+    ----------
+    treatment, outcome : str
+    value, std_error, ci_low, ci_high : float
+        Effect and its interval at ``level`` (on the outcome's scale: for the default log
+        take-rate outcomes, +0.10 is about +10.5%).
+    level : float
+        Interval level (0.95 unless asked otherwise).
+    p_value : float
+        Two-sided, against no effect.
+    pct_change, pct_ci_low, pct_ci_high : float
+        The effect as a % change of take rate (NaN when the outcome is not on a log scale).
+    std_error_unclustered : float
+        What the standard error would be if cells of one test were independent (for comparison).
+    n_cells, n_tests, n_informative_tests : int
+        Cells used, tests (clusters) used, and tests in which the treatment varies.
+    method, design : str
+    adjustment_set : tuple of str
+        Confounders adjusted for.
+    units : str
+        What one unit of the effect means.
+    scale : str
+        "0 -> 1" for a binary treatment, "per unit" otherwise.
+    population : str
+        Which cells the estimate is about (after trimming strata without overlap).
+    notes : tuple of str
+        What was excluded or trimmed, and why.
+    """
+
+    treatment: str
+    outcome: str
+    value: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    level: float
+    p_value: float
+    pct_change: float
+    pct_ci_low: float
+    pct_ci_high: float
+    std_error_unclustered: float
+    n_cells: int
+    n_tests: int
+    n_informative_tests: int
+    method: str
+    design: str
+    adjustment_set: tuple[str, ...]
+    units: str
+    scale: str
+    population: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with every field: the single source of truth for the other renderings."""
+        row = asdict(self)
+        row["adjustment_set"] = ", ".join(self.adjustment_set)
+        row["notes"] = " | ".join(self.notes)
+        return pd.DataFrame([row])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        out = asdict(self)
+        out["adjustment_set"] = list(self.adjustment_set)
+        out["notes"] = list(self.notes)
+        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+
+    def summary(self) -> str:
+        """Plain-text summary with the interval level printed."""
+        r = self.to_frame().iloc[0]
+        level = f"{self.level:.0%}"
+        lines = [f"Effect of {r.treatment} ({r.scale}) on {r.outcome}: {r.value:+.4f} "
+                 f"({level} CI {r.ci_low:+.4f} to {r.ci_high:+.4f}), SE {r.std_error:.4f}, p = {r.p_value:.3g}"]
+        if np.isfinite(self.pct_change):
+            lines.append(f"  as take-rate change: {self.pct_change:+.1f}% ({level} CI {self.pct_ci_low:+.1f}% to "
+                         f"{self.pct_ci_high:+.1f}%)")
+        lines += [f"  method: {r.method}, design: {r.design}; {r.n_cells} cells in {r.n_tests} tests "
+                  f"({r.n_informative_tests} where {r.treatment} varies)",
+                  f"  standard error clustered by test: {r.std_error:.4f} (ignoring clustering: "
+                  f"{r.std_error_unclustered:.4f})",
+                  f"  adjusted for: {r.adjustment_set or 'nothing'}",
+                  f"  population: {r.population}"]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in self.to_frame().iloc[0].items())
+        return f"<table><caption>EffectEstimate ({self.level:.0%} interval)</caption>{rows}</table>"
+
+    def plot(self, ax: matplotlib.axes.Axes | None = None, *, truth: float | None = None) -> matplotlib.axes.Axes:
+        """Point and interval (and the true value, when known) on one axis."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 1.6))
+        ax.errorbar([self.value], [0], xerr=[[self.value - self.ci_low], [self.ci_high - self.value]], fmt="o",
+                    color="#1b6ca8", capsize=4, label=f"estimate, {self.level:.0%} CI")
+        if truth is not None:
+            ax.axvline(truth, color="#d95f02", linestyle="--", label="truth")
+        ax.axvline(0, color="#999999", linewidth=0.8)
+        ax.set_yticks([0], [self.treatment])
+        ax.set_xlabel(f"effect on {self.outcome} ({self.scale})")
+        ax.legend(loc="best", fontsize=7, frameon=False)
+        return ax
