@@ -4,6 +4,7 @@ Subpackages
 -----------
 datasets     ground-truth simulator of an artwork-testing programme; bundled demo data
 experiments  A/B results: validation, take rates, lifts, sample-ratio checks, join -> StudyData
+features     image features: safe decoding, faces, colour, quality, composition, text; batch extraction
 graph        causal graphs: the artwork template, adjustment sets, testable implications, plots
 estimation   double ML with the within-test design and test-clustered errors; heterogeneity; overlap
 exceptions   the error and warning tree
@@ -27,6 +28,8 @@ _LAZY = {
     "read_ab_results": "creative_causal.experiments",
     "simulate_program": "creative_causal.datasets",
     "load_demo_program": "creative_causal.datasets",
+    "extract_features": "creative_causal.features",
+    "FeatureExtractor": "creative_causal.features",
     "CausalGraph": "creative_causal.graph",
     "creative_graph": "creative_causal.graph",
     "estimate_effect": "creative_causal.estimation",
@@ -48,16 +51,17 @@ _LAZY = {
     "GraphWarning": "creative_causal.exceptions",
     "DataQualityWarning": "creative_causal.exceptions",
 }
-_SUBPACKAGES = ("datasets", "experiments", "graph", "estimation", "exceptions")
+_SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "exceptions")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import datasets, estimation, exceptions, experiments, graph  # noqa: F401
+    from . import datasets, estimation, exceptions, experiments, features, graph  # noqa: F401
     from .datasets import load_demo_program, simulate_program  # noqa: F401
     from .estimation import EffectEstimate, estimate_cate, estimate_effect, overlap  # noqa: F401
+    from .features import FeatureExtractor, extract_features  # noqa: F401
     from .exceptions import *  # noqa: F401,F403
     from .experiments import ABResults, StudyData, read_ab_results  # noqa: F401
     from .graph import CausalGraph, creative_graph  # noqa: F401

@@ -13,8 +13,8 @@ TOP_LEVEL = {
     "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
-    "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate", "overlap", "EffectEstimate",
-    "datasets", "experiments", "graph", "estimation", "exceptions",
+    "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate", "overlap", "EffectEstimate",
+    "datasets", "experiments", "features", "graph", "estimation", "exceptions",
 }
 
 

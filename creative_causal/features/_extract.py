@@ -1,0 +1,285 @@
+"""Batch extraction: serial, process pool or Dask; one error row per bad image, never a lost batch."""
+
+from __future__ import annotations
+
+import functools
+import glob as globlib
+import multiprocessing
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import FeatureError, ImageReadError
+from ._faces import FaceDetector
+from ._io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, DecodedImage, decode_file
+from ._registry import FeatureSpec, resolve_features
+
+ERROR_COLUMNS = ["artwork_id", "path", "error", "message"]
+
+
+class FeatureTable(pd.DataFrame):
+    """A feature DataFrame indexed by artwork id, with ``.errors`` (one row per image that
+    failed: artwork_id, path, error type, message) and :meth:`summary`."""
+
+    _metadata = ["errors"]
+
+    @property
+    def _constructor(self) -> type[FeatureTable]:
+        return FeatureTable
+
+    def summary(self) -> str:
+        errors = getattr(self, "errors", pd.DataFrame(columns=ERROR_COLUMNS))
+        lines = [f"FeatureTable: {len(self)} images extracted, {len(errors)} failed, {self.shape[1]} features"]
+        for kind, n in errors["error"].value_counts().items() if len(errors) else []:
+            lines.append(f"  {kind}: {n}")
+        if "has_face" in self:
+            lines.append(f"  with a face: {self['has_face'].mean():.0%}; with text: "
+                         f"{self['has_text'].mean() if 'has_text' in self else float('nan'):.0%}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Config:
+    specs: tuple[FeatureSpec, ...]
+    working_size: int
+    max_pixels: int
+    detector: tuple[Any, float, str | None]
+
+
+@functools.lru_cache(maxsize=4)
+def _detector(backend: Any, threshold: float, model_path: str | None) -> FaceDetector:
+    return FaceDetector(backend, threshold, model_path)
+
+
+def _extract_one(item: tuple[str, Any], config: _Config) -> tuple[str, dict[str, float] | None, tuple[str, str, str] | None]:
+    """Decode one image once and run every feature on the shared arrays. Never raises."""
+    ident, source = item
+    where = str(source) if not isinstance(source, np.ndarray) else f"array {ident!r}"
+    try:
+        img = (DecodedImage.from_array(source, config.working_size, where) if isinstance(source, np.ndarray)
+               else decode_file(source, config.working_size, config.max_pixels))
+        detector = _detector(*config.detector) if any(s.needs_detector for s in config.specs) else None
+        row: dict[str, float] = {}
+        for spec in config.specs:
+            values = spec.function(img, detector=detector)
+            for col in spec.columns:
+                value = float(values[col])
+                if not np.isfinite(value):
+                    raise FeatureError(f"feature {col!r} is not finite ({value}) for this image")
+                row[col] = value
+        return ident, row, None
+    except (ImageReadError, FeatureError, OSError, ValueError, KeyError, MemoryError) as exc:
+        return ident, None, (where, type(exc).__name__, str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad image must never stop the batch; the type is reported
+        return ident, None, (where, type(exc).__name__, f"unexpected error: {exc}")
+
+
+def _init_worker() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # processes are the parallelism; OpenCV threads would oversubscribe the cores
+
+
+def collect_images(images: Any) -> list[tuple[str, Any]]:
+    """(id, path or array) pairs from a directory, a glob, a list of paths or a mapping."""
+    if isinstance(images, Mapping):
+        return [(str(k), v if isinstance(v, np.ndarray) else Path(v)) for k, v in images.items()]
+    if isinstance(images, (str, os.PathLike)):
+        path = Path(images)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            return _with_ids(files, root=path)
+        if any(ch in str(images) for ch in "*?["):
+            return _with_ids(sorted(Path(p) for p in globlib.glob(str(images), recursive=True) if Path(p).is_file()))
+        if path.is_file():
+            return _with_ids([path])
+        raise FeatureError(f"{images}: no such file, directory or glob match.")
+    if isinstance(images, Iterable):
+        return _with_ids([Path(p) for p in images])
+    raise FeatureError(f"images must be a directory, a glob, a list of paths or a mapping of id to array; "
+                       f"got {type(images).__name__}.")
+
+
+def _with_ids(files: Sequence[Path], root: Path | None = None) -> list[tuple[str, Any]]:
+    stems = [f.stem for f in files]
+    if len(set(stems)) == len(stems):
+        return list(zip(stems, files))
+    # the same stem in several folders: ids become relative paths without the extension
+    base = root or Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path(".")
+    return [(f.relative_to(base).with_suffix("").as_posix(), f) for f in files]
+
+
+def extract_features(
+    images: Any,
+    *,
+    features: str | Sequence[str] = "default",
+    n_jobs: int = 1,
+    executor: Any = None,
+    progress: bool = True,
+    working_size: int = 512,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    face_detector: Any = "ssd",
+    face_threshold: float = 0.5,
+    face_model_path: str | None = None,
+) -> FeatureTable:
+    """Extract interpretable features from every image.
+
+    Parameters
+    ----------
+    images : directory, glob, list of paths, or mapping of id to array or path
+        A directory is searched recursively for .jpg, .jpeg, .png, .webp, .bmp, .tif(f).
+        Ids are file stems (relative paths when stems repeat) or the mapping's keys.
+    features : str or list of str, default="default"
+        "default" (faces, color, quality, composition, text), "all", group names
+        (``"faces"``, ``"color"``, ``"quality"``, ``"composition"``, ``"text"``,
+        ``"embedding"``) or names given to :func:`register_feature`.
+    n_jobs : int, default=1
+        Processes; each image is decoded once in one process.
+    executor : dask.distributed.Client, optional
+        Run the same per-image function on a Dask cluster instead.
+    progress : bool, default=True
+        Show a progress bar (tqdm) for 50 images or more.
+    working_size : int, default=512
+        Longer side of the decoded image; features do not depend on file size.
+    max_pixels : int, default=100 000 000
+        Larger images are refused before decoding (decompression bombs).
+    face_detector : {"ssd", "haar", "yunet"} or callable, default="ssd"
+    face_threshold : float, default=0.5
+    face_model_path : str, optional
+        YuNet's ONNX file.
+
+    Returns
+    -------
+    FeatureTable
+        Indexed by artwork id, in input order; ``.errors`` lists images that failed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = extract_features({"grey": np.full((64, 96, 3), 128, np.uint8)}, features="color", progress=False)
+    >>> round(table.loc["grey", "brightness"], 3), table.loc["grey", "colorfulness"]
+    (0.502, 0.0)
+    """
+    specs = resolve_features(features)
+    if n_jobs < 1:
+        raise FeatureError(f"n_jobs must be at least 1, got {n_jobs}.")
+    if any(s.needs_detector for s in specs):
+        FaceDetector(face_detector, face_threshold, face_model_path)  # configuration errors surface here, once
+    config = _Config(specs, working_size, max_pixels, (face_detector, face_threshold, face_model_path))
+    items = collect_images(images)
+    work = functools.partial(_extract_one, config=config)
+    if executor is not None:
+        futures = executor.map(work, items, batch_size=64, pure=False)
+        results = _progress(executor.gather(futures, asynchronous=False), len(items), progress)
+    elif n_jobs > 1 and len(items) > 1:
+        # spawn, not fork: forking a process that already runs OpenMP/OpenCV threads can deadlock
+        with ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(_progress(pool.map(work, items, chunksize=max(1, min(16, len(items) // (4 * n_jobs)))),
+                                     len(items), progress))
+    else:
+        results = list(_progress(map(work, items), len(items), progress))
+    columns = [c for s in specs for c in s.columns]
+    rows, ids, errors = [], [], []
+    for ident, row, error in results:
+        if row is None:
+            errors.append((ident, *error))
+        else:
+            ids.append(ident)
+            rows.append([row[c] for c in columns])
+    table = FeatureTable(np.array(rows, dtype=float).reshape(len(rows), len(columns)),
+                         index=pd.Index(ids, name="artwork_id"), columns=columns)
+    for col in ("has_face", "n_faces", "closeup", "has_text"):
+        if col in table:
+            table[col] = table[col].astype(np.int64)
+    table.errors = pd.DataFrame(errors, columns=ERROR_COLUMNS)
+    return table
+
+
+def _progress(iterable: Iterable[Any], total: int, enabled: bool) -> Iterable[Any]:
+    if not enabled or total < 50:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc="extracting features", unit="image")
+
+
+class FeatureExtractor:
+    """scikit-learn style twin of :func:`extract_features` (same parameters, same output).
+
+    ``fit`` learns nothing (features are fixed functions of each image); it validates the
+    parameters and records ``feature_names_out_``.
+    """
+
+    def __init__(self, features: str | Sequence[str] = "default", n_jobs: int = 1, working_size: int = 512,
+                 max_pixels: int = DEFAULT_MAX_PIXELS, face_detector: Any = "ssd", face_threshold: float = 0.5,
+                 face_model_path: str | None = None, progress: bool = True) -> None:
+        self.features = features
+        self.n_jobs = n_jobs
+        self.working_size = working_size
+        self.max_pixels = max_pixels
+        self.face_detector = face_detector
+        self.face_threshold = face_threshold
+        self.face_model_path = face_model_path
+        self.progress = progress
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("features", "n_jobs", "working_size", "max_pixels", "face_detector",
+                                              "face_threshold", "face_model_path", "progress")}
+
+    def set_params(self, **params: Any) -> FeatureExtractor:
+        for k, v in params.items():
+            if k not in self.get_params():
+                raise FeatureError(f"unknown parameter {k!r}; valid: {sorted(self.get_params())}.")
+            setattr(self, k, v)
+        return self
+
+    def fit(self, images: Any = None, y: Any = None) -> FeatureExtractor:
+        self.feature_names_out_ = [c for s in resolve_features(self.features) for c in s.columns]
+        return self
+
+    def transform(self, images: Any) -> FeatureTable:
+        if not hasattr(self, "feature_names_out_"):
+            from ..exceptions import NotFittedError
+
+            raise NotFittedError("This FeatureExtractor is not fitted yet; call fit() or fit_transform().")
+        return extract_features(images, features=self.features, n_jobs=self.n_jobs, progress=self.progress,
+                                working_size=self.working_size, max_pixels=self.max_pixels,
+                                face_detector=self.face_detector, face_threshold=self.face_threshold,
+                                face_model_path=self.face_model_path)
+
+    def fit_transform(self, images: Any, y: Any = None) -> FeatureTable:
+        return self.fit(images).transform(images)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(self.feature_names_out_ if hasattr(self, "feature_names_out_") else
+                        [c for s in resolve_features(self.features) for c in s.columns], dtype=object)
+
+
+def cluster_artworks(table: pd.DataFrame, k: int, *, random_state: Any = None) -> pd.DataFrame:
+    """Group artworks into ``k`` look-alike clusters (k-means on standardised ``emb_*`` columns).
+
+    Returns a frame indexed like ``table`` with ``cluster`` and ``distance`` (to its centre),
+    so creatives can browse each cluster from its most typical artwork outwards.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.preprocessing import StandardScaler
+
+    from .._validation import check_random_state
+
+    cols = [c for c in table.columns if str(c).startswith("emb_")]
+    if not cols:
+        raise FeatureError("cluster_artworks needs embedding columns: extract with features=['default', 'embedding'].")
+    if not 1 <= k <= len(table):
+        raise FeatureError(f"k must be between 1 and the number of artworks ({len(table)}), got {k}.")
+    x = StandardScaler().fit_transform(table[cols].to_numpy(dtype=float))
+    seed = int(check_random_state(random_state).integers(2**31 - 1))
+    model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)
+    distance = np.linalg.norm(x - model.cluster_centers_[model.labels_], axis=1)
+    return pd.DataFrame({"cluster": model.labels_, "distance": distance}, index=table.index)
