@@ -61,9 +61,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import datasets, estimation, exceptions, experiments, features, graph  # noqa: F401
     from .datasets import load_demo_program, simulate_program  # noqa: F401
     from .estimation import EffectEstimate, estimate_cate, estimate_effect, overlap  # noqa: F401
-    from .features import FeatureExtractor, extract_features  # noqa: F401
     from .exceptions import *  # noqa: F401,F403
     from .experiments import ABResults, StudyData, read_ab_results  # noqa: F401
+    from .features import FeatureExtractor, extract_features  # noqa: F401
     from .graph import CausalGraph, creative_graph  # noqa: F401
 
 

@@ -13,7 +13,8 @@ TOP_LEVEL = {
     "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
-    "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate", "overlap", "EffectEstimate",
+    "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate",
+    "overlap", "EffectEstimate",
     "datasets", "experiments", "features", "graph", "estimation", "exceptions",
 }
 
@@ -30,11 +31,14 @@ def test_subpackage_names_are_pinned():
                                         "holm", "CONTINUITY", "LOG_RATIO", "LOG_RATE", "DIFF_PP"}
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
-                                     "TRUE_EDGES"}
+                                     "TRUE_EDGES", "render_poster", "render_posters"}
 
 
 def test_graph_and_estimation_names_are_pinned():
-    from creative_causal import estimation, graph
+    from creative_causal import estimation, features, graph
+
+    assert {"extract_features", "FeatureExtractor", "FeatureTable", "cluster_artworks", "register_feature",
+            "FaceDetector", "decode_file", "DecodedImage"} <= set(features.__all__)
 
     assert set(graph.__all__) == {"CausalGraph", "AdjustmentSet", "creative_graph", "testable_implications",
                                   "partial_correlation", "is_valid_backdoor", "CATALOG_PARENTS", "ARTWORK_STYLE"}

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,7 @@ def extract_features(
     --------
     >>> import numpy as np
     >>> table = extract_features({"grey": np.full((64, 96, 3), 128, np.uint8)}, features="color", progress=False)
-    >>> round(table.loc["grey", "brightness"], 3), table.loc["grey", "colorfulness"]
+    >>> round(float(table.loc["grey", "brightness"]), 3), float(table.loc["grey", "colorfulness"])
     (0.502, 0.0)
     """
     specs = resolve_features(features)
@@ -179,10 +180,17 @@ def extract_features(
         results = _progress(executor.gather(futures, asynchronous=False), len(items), progress)
     elif n_jobs > 1 and len(items) > 1:
         # spawn, not fork: forking a process that already runs OpenMP/OpenCV threads can deadlock
-        with ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(_progress(pool.map(work, items, chunksize=max(1, min(16, len(items) // (4 * n_jobs)))),
-                                     len(items), progress))
+        try:
+            with ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                chunk = max(1, min(16, len(items) // (4 * n_jobs)))
+                results = list(_progress(pool.map(work, items, chunksize=chunk), len(items), progress))
+        except BrokenProcessPool as exc:
+            raise FeatureError(
+                "the process pool could not start its workers. Worker processes re-import your main script: run "
+                "extraction from a file guarded by 'if __name__ == \"__main__\":' (or a notebook), make custom "
+                "feature functions importable top-level functions, or use n_jobs=1."
+            ) from exc
     else:
         results = list(_progress(map(work, items), len(items), progress))
     columns = [c for s in specs for c in s.columns]

@@ -1,0 +1,75 @@
+"""Feature-extraction throughput on rendered 1000x1500 JPEG posters.
+
+Prints images per second (median of --repeats runs) for the default features serially,
+with n_jobs=2 and on a 2-worker Dask LocalCluster; the decode-only floor (plain
+full-resolution cv2.imread of each file, serially); the ratio of serial extraction time to
+that floor; and the per-feature-group cost on the decoded working-size images.
+
+    python benchmarks/bench_extract.py [--posters 200] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import cv2
+
+
+def timed(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--posters", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    from creative_causal.datasets import render_posters, simulate_program
+    from creative_causal.features import extract_features
+    from creative_causal.features._extract import _detector
+    from creative_causal.features._io import decode_file
+    from creative_causal.features._registry import resolve_features
+
+    folder = Path(tempfile.mkdtemp(prefix="posters-"))
+    artworks = simulate_program(args.posters // 4 + 10, seed=3).artworks.head(args.posters)
+    render_posters(artworks, folder, random_state=0)
+    files = sorted(folder.glob("*.jpg"))
+    n = len(files)
+    extract_features(files[:4], progress=False)  # load the detector once (weights, cascades)
+    floor = timed(lambda: [cv2.imread(str(f)) for f in files], args.repeats)
+    serial = timed(lambda: extract_features(files, progress=False), args.repeats)
+    pooled = timed(lambda: extract_features(files, n_jobs=2, progress=False), args.repeats)
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        extract_features(files[:4], executor=client, progress=False)  # warm the workers
+        dask = timed(lambda: extract_features(files, executor=client, progress=False), args.repeats)
+    print(f"{n} posters (1000x1500 JPEG), median of {args.repeats} runs:")
+    print(f"  decode-only floor (full-resolution cv2.imread): {n / floor:7.1f} images/s")
+    print(f"  extraction, serial:                             {n / serial:7.1f} images/s  "
+          f"({serial / floor:.2f} x the decode floor)")
+    print(f"  extraction, n_jobs=2:                           {n / pooled:7.1f} images/s")
+    print(f"  extraction, Dask LocalCluster (2 workers):      {n / dask:7.1f} images/s")
+    decoded = [decode_file(f) for f in files]
+    decode = timed(lambda: [decode_file(f) for f in files], args.repeats)
+    print(f"  per image: decode at working size {1000 * decode / n:6.1f} ms")
+    detector = _detector("ssd", 0.5, None)
+    for spec in resolve_features("default"):
+        cost = timed(lambda s=spec: [s.function(d, detector=detector) for d in decoded], args.repeats)
+        print(f"  per image: {spec.name:<12} {1000 * cost / n:6.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
