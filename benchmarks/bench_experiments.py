@@ -11,13 +11,12 @@ any per-test computation must cost). Also the peak memory of the whole load.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pandas as pd
+from _timing import timed
 
 from creative_causal import ABResults
 
@@ -36,15 +35,6 @@ def make_cells(n_cells: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]
     feats = pd.DataFrame({"has_face": rng.integers(0, 2, size=len(cells)), "brightness": rng.random(len(cells))},
                          index=cells["artwork_id"])
     return cells, feats
-
-
-def timed(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -232,3 +232,29 @@ def test_embedding_and_clusters():
     clusters = cluster_artworks(table, 2, random_state=0)["cluster"]
     assert clusters[[f"red{i}" for i in range(5)]].nunique() == 1
     assert clusters["red0"] != clusters["blue0"]
+
+
+# ---------------------------------------------------------------- detector evaluation
+def test_evaluate_detector_on_real_photos_with_counts():
+    from creative_causal.features import evaluate_detector
+
+    labels = {"astronaut": 1, "cameraman": 1, "hopper": 1, "coffee": 0, "rocket": 0, "china": 0, "flower": 0, "cat": 0}
+    report = evaluate_detector(_photos(), labels)
+    assert report.recall == 1.0 and report.n_images == 8
+    assert report.precision >= 0.75  # the cat may count as a false positive
+    assert 0.0 <= report.average_precision <= 1.0 and "precision" in report.summary()
+
+
+def test_evaluate_detector_box_matching_and_average_precision():
+    from creative_causal.features import average_precision, evaluate_detector
+
+    detections = lambda rgb: [(10, 10, 40, 40, 0.9), (200, 200, 40, 40, 0.8), (100, 100, 30, 30, 0.6)]  # noqa: E731
+    image = {"a": np.zeros((400, 400, 3), np.uint8)}
+    labels = {"a": [(12, 12, 40, 40), (100, 100, 30, 30)]}  # two faces, the 0.8 box is a false positive
+    report = evaluate_detector(image, labels, face_detector=detections, working_size=400)
+    assert report.precision == pytest.approx(2 / 3) and report.recall == 1.0
+    assert report.average_precision == pytest.approx(average_precision(np.array([0.9, 0.8, 0.6]),
+                                                                       np.array([True, False, True]), 2))
+    assert report.average_precision == pytest.approx(0.5 * 1.0 + 0.5 * (2 / 3))
+    with pytest.raises(FeatureError, match="no label"):
+        evaluate_detector(image, {"b": 1}, face_detector=detections)
