@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._inference import demean, wls_cluster
+
 
 @dataclass(frozen=True)
 class Difference:
@@ -49,22 +51,17 @@ def difference_in_means(
     y = np.asarray(outcome, dtype=float)
     t = np.asarray(treatment, dtype=float)
     w = np.ones_like(y) if weights is None else np.asarray(weights, dtype=float)
-    g = np.arange(y.size) if clusters is None else np.unique(np.asarray(clusters), return_inverse=True)[1].ravel()
-    n_groups = int(g.max()) + 1 if g.size else 0
+    codes = None if clusters is None else np.unique(np.asarray(clusters), return_inverse=True)[1].ravel()
+    if within and codes is None:
+        raise ValueError("within=True compares units inside clusters: pass clusters=...")
     if within:
-        sw = np.bincount(g, weights=w, minlength=n_groups)
-        y = y - (np.bincount(g, weights=w * y, minlength=n_groups) / sw)[g]
-        t = t - (np.bincount(g, weights=w * t, minlength=n_groups) / sw)[g]
+        y, t = demean(y, codes, w), demean(t, codes, w)
     else:
-        y = y - np.average(y, weights=w)
-        t = t - np.average(t, weights=w)
-    sxx = float(np.sum(w * t * t))
-    if sxx <= 0:
+        y, t = y - np.average(y, weights=w), t - np.average(t, weights=w)
+    if float(np.sum(w * t * t)) <= 0:
         return Difference(float("nan"), float("nan"), int(y.size), 0)
-    beta = float(np.sum(w * t * y) / sxx)
-    score = np.bincount(g, weights=w * t * (y - beta * t), minlength=n_groups)
-    informative = np.bincount(g, weights=np.abs(t) > 1e-12, minlength=n_groups) > 0
-    G = int(informative.sum())
-    correction = G / (G - 1) if G > 1 else float("nan")
-    se = float(np.sqrt(correction * np.sum(score**2)) / sxx)
-    return Difference(beta, se, int(y.size), G)
+    # clusters where the (demeaned) treatment is zero add nothing to the score: not counted
+    informative = codes[np.abs(t) > 1e-12] if codes is not None else None
+    fit = wls_cluster(y, t, w, codes)
+    n_clusters = int(np.unique(informative).size) if informative is not None else int(y.size)
+    return Difference(float(fit.coef[0]), float(np.sqrt(fit.cov[0, 0])), int(y.size), n_clusters)

@@ -11,7 +11,6 @@ import pandas as pd
 
 from .._validation import did_you_mean
 from ..exceptions import EstimationError
-from ._difference import difference_in_means
 from ._dml import fit_dml
 from ._inference import LinearFit, wls_cluster
 from ._prepare import AUTO, LOG_OUTCOMES, Prepared, as_study_data, prepare, resolve_confounders, units_text
@@ -133,10 +132,10 @@ def estimate_effect(
         fit, value, se, se_naive = _ols(prep)
         return _result(prep, value, se, se_naive, fit, level, "weighted least squares" +
                        (" with test fixed effects" if design == "within_test" else ""))
-    diff = difference_in_means(prep.y, prep.t, weights=prep.weights, clusters=prep.codes, within=False)
+    # prep.y and prep.t are already demeaned within tests for the within design
     fit = wls_cluster(prep.y - np.average(prep.y, weights=prep.weights),
                       (prep.t - np.average(prep.t, weights=prep.weights))[:, None], prep.weights, prep.codes)
-    return _result(replace(prep, confounders=()), diff.value, diff.std_error,
+    return _result(replace(prep, confounders=()), float(fit.coef[0]), float(np.sqrt(fit.cov[0, 0])),
                    float(np.sqrt(fit.cov_unclustered[0, 0])), fit, level,
                    "difference of means" + (" within tests" if design == "within_test" else ""))
 
