@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +19,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ._identify import AdjustmentSet
-
-#: Node roles used for drawing and explanations.
-ROLES = ("title", "feature", "outcome", "latent", "other")
-
 
 def _text_or_file(source: str | os.PathLike[str]) -> str:
     if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source and "{" not in source
@@ -272,7 +268,3 @@ class CausalGraph:
                 and set(self.latent) == set(other.latent))
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def ordered_unique(items: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(items))
