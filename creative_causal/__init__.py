@@ -7,6 +7,8 @@ experiments  A/B results: validation, take rates, lifts, sample-ratio checks, jo
 features     image features: safe decoding, faces, colour, quality, composition, text; batch extraction
 graph        causal graphs: the artwork template, adjustment sets, testable implications, plots
 estimation   double ML with the within-test design and test-clustered errors; heterogeneity; overlap
+refutation   refutations with plain verdicts, sensitivity to unobserved confounding, mediation
+insights     the sweep over many features with false-discovery control, in plain language
 exceptions   the error and warning tree
 
 Names are imported lazily on first use, so ``import creative_causal`` stays fast and never
@@ -36,6 +38,16 @@ _LAZY = {
     "estimate_cate": "creative_causal.estimation",
     "overlap": "creative_causal.estimation",
     "EffectEstimate": "creative_causal.estimation",
+    "refute": "creative_causal.refutation",
+    "RefutationReport": "creative_causal.refutation",
+    "sensitivity": "creative_causal.refutation",
+    "SensitivityResult": "creative_causal.refutation",
+    "e_value": "creative_causal.refutation",
+    "mediation": "creative_causal.refutation",
+    "MediationResult": "creative_causal.refutation",
+    "moderation": "creative_causal.refutation",
+    "discover_insights": "creative_causal.insights",
+    "InsightTable": "creative_causal.insights",
     "CreativeCausalError": "creative_causal.exceptions",
     "ExperimentDataError": "creative_causal.exceptions",
     "FeatureError": "creative_causal.exceptions",
@@ -51,20 +63,31 @@ _LAZY = {
     "GraphWarning": "creative_causal.exceptions",
     "DataQualityWarning": "creative_causal.exceptions",
 }
-_SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "exceptions")
+_SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "exceptions")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import datasets, estimation, exceptions, experiments, features, graph  # noqa: F401
+    from . import datasets, estimation, exceptions, experiments, features, graph, insights, refutation  # noqa: F401
     from .datasets import load_demo_program, simulate_program  # noqa: F401
     from .estimation import EffectEstimate, estimate_cate, estimate_effect, overlap  # noqa: F401
     from .exceptions import *  # noqa: F401,F403
     from .experiments import ABResults, StudyData, read_ab_results  # noqa: F401
     from .features import FeatureExtractor, extract_features  # noqa: F401
     from .graph import CausalGraph, creative_graph  # noqa: F401
+    from .insights import InsightTable, discover_insights  # noqa: F401
+    from .refutation import (  # noqa: F401
+        MediationResult,
+        RefutationReport,
+        SensitivityResult,
+        e_value,
+        mediation,
+        moderation,
+        refute,
+        sensitivity,
+    )
 
 
 def __getattr__(name: str) -> Any:

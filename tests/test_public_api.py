@@ -14,8 +14,9 @@ TOP_LEVEL = {
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
     "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate",
-    "overlap", "EffectEstimate",
-    "datasets", "experiments", "features", "graph", "estimation", "exceptions",
+    "overlap", "EffectEstimate", "refute", "RefutationReport", "sensitivity", "SensitivityResult", "e_value",
+    "mediation", "MediationResult", "moderation", "discover_insights", "InsightTable",
+    "datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "exceptions",
 }
 
 
@@ -47,8 +48,19 @@ def test_graph_and_estimation_names_are_pinned():
                                        "wls_cluster"}
 
 
+def test_trust_layer_names_are_pinned():
+    from creative_causal import insights, refutation
+
+    assert set(refutation.__all__) == {"refute", "RefutationReport", "RefutationResult", "TESTS", "significance",
+                                       "dowhy_refutations", "sensitivity", "SensitivityResult", "e_value",
+                                       "robustness_value", "bias_bound", "benchmark_bounds", "mediation",
+                                       "MediationResult", "moderation"}
+    assert set(insights.__all__) == {"discover_insights", "InsightTable", "screen_features", "insight_sentence"}
+
+
 def test_estimators_import_econml_lazily():
-    code = ("import sys, creative_causal.estimation, creative_causal.graph; "
+    code = ("import sys, creative_causal.estimation, creative_causal.graph, creative_causal.refutation, "
+            "creative_causal.insights; "
             "print(sorted(m for m in ('econml', 'dowhy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

@@ -12,10 +12,11 @@ The data-generating process (all draws from one local Generator; same seed, same
     closeup       = face_area >= 0.05
     face_thirds   = has_face * Beta(4, 2);   smile = has_face * Beta(genre mean)
     brightness, colorfulness, ... : genre (scaled by tc) + title style + ac*S + noise, clipped
+    saturation    = colorfulness-driven;  exposure_clip grows as brightness falls below 0.3
     text_area     = clip(title text share - ac*0.025*S + noise, 0, 0.6);  has_text = text_area >= 0.01
     log take probability eta = log(0.045) + 0.30*popularity + genre + country + tc*0.15*V
               + title noise + sum_k beta_k * feature_k + (face effect varies by genre)
-              + 0.04*u*U + cell noise
+              - 0.04*u*U + cell noise
     impressions ~ Multinomial(test total, planned shares) (optionally mis-split: SRM)
     plays ~ Binomial(impressions, exp(eta))
 
@@ -73,10 +74,8 @@ DEFAULT_EFFECTS: Mapping[str, float] = {
 
 #: The true causal graph among features (besides title covariates -> features and features -> outcome).
 TRUE_EDGES = (("has_face", "n_faces"), ("has_face", "face_area"), ("has_face", "face_thirds"), ("has_face", "smile"),
-              ("n_faces", "face_area"), ("face_area", "closeup"), ("text_area", "has_text"))
-
-_DESCENDANTS = {"has_face": ["n_faces", "face_area", "closeup", "face_thirds", "smile"],
-                "n_faces": ["face_area", "closeup"], "face_area": ["closeup"], "text_area": ["has_text"]}
+              ("n_faces", "face_area"), ("face_area", "closeup"), ("text_area", "has_text"),
+              ("colorfulness", "saturation"), ("brightness", "exposure_clip"))
 _DELTA = 0.01  # finite-difference step for continuous features (catalog units)
 
 
@@ -244,8 +243,9 @@ def simulate_program(
         Artwork-level confounding: within a title, art with faces tends to be brighter and to
         carry less text, through a shared hidden style.
     unobserved_confounding : float, default=0.0
-        Strength of a hidden artwork-level cause of both faces and take rate, for testing
-        sensitivity analysis (the bias of any estimate grows with it).
+        Strength of a hidden artwork-level cause ``U`` that makes a face more likely and
+        lowers take rate (say, cheap stock portraits), for testing sensitivity analysis: the
+        estimate of ``has_face`` is biased downwards, more so as it grows.
     cell_noise : float, default=0.04
         Standard deviation of artwork appeal not explained by features (log scale).
     single_cell_share : float, default=0.0
@@ -415,7 +415,7 @@ def _structural(ctx: dict[str, Any], noise: dict[str, np.ndarray], do: Mapping[s
 
     beta = ctx["effects"]
     eta = (np.log(0.045) + 0.30 * ctx["popularity"] + _lookup(_GENRE_BASE, g) + _lookup(_COUNTRY_BASE, ctx["country"])
-           + tc * 0.15 * ctx["star"] + ctx["title_noise"] + 0.04 * u * noise["U"] + noise["cell"])
+           + tc * 0.15 * ctx["star"] + ctx["title_noise"] - 0.04 * u * noise["U"] + noise["cell"])
     face_scale = 1.0 + ctx["heterogeneity"] * (_lookup(GENRE_FACE_EFFECT, g) - 1.0)
     eta = eta + beta["has_face"] * face_scale * w["has_face"]
     for name in FEATURES:

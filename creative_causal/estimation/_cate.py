@@ -147,30 +147,11 @@ def estimate_cate(
         return _forest(prep, list(modifiers), model_y, model_t, cv, level, random_state)
     fit = fit_dml(prep, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state)
     rows, moderation = [], []
-    codes = prep.codes if prep.codes is not None else np.arange(prep.n_cells)
     logged = prep.outcome in LOG_OUTCOMES
     for col in by or []:
-        labels = prep.frame[col].astype(str).to_numpy()
-        tests_per = pd.Series(codes).groupby(labels).nunique()
-        small = sorted(tests_per.index[tests_per.to_numpy() < min_tests])
-        merged = labels.copy()
-        if small:
-            merged[np.isin(labels, small)] = "other: " + ", ".join(small)
-        for seg in sorted(set(merged), key=lambda s: (s.startswith("other: "), s)):
-            m = merged == seg
-            one = wls_cluster(fit.y_res[m], fit.t_res[m][:, None], prep.weights[m],
-                              prep.codes[m] if prep.codes is not None else None)
-            value, se = float(one.coef[0]), float(np.sqrt(one.cov[0, 0]))
-            crit = one.critical_value(level)
-            flagged = (f"merged: fewer than {min_tests} informative tests each" if seg.startswith("other: ") else "")
-            if one.n_clusters < min_tests and not flagged:
-                flagged = f"only {one.n_clusters} informative tests"
-            rows.append(dict(modifier=col, segment=seg, value=value, std_error=se, ci_low=value - crit * se,
-                             ci_high=value + crit * se, p_value=one.p_value(value, se),
-                             pct_change=pct(value) if logged else np.nan, n_cells=int(m.sum()),
-                             n_tests=int(len(np.unique(codes[m]))), flagged=flagged))
-        levels = sorted(set(merged))
-        dummies = np.column_stack([(merged == lv).astype(float) for lv in levels[1:]]) if len(levels) > 1 else None
+        seg_rows, dummies = segment_effects(col, prep.frame[col].astype(str).to_numpy(), fit.y_res, fit.t_res,
+                                            prep.weights, prep.codes, min_tests, level, logged)
+        rows += seg_rows
         moderation.append(_wald(col, fit.y_res, fit.t_res, dummies, prep))
     for col in modifiers or []:
         x = prep.frame[col].to_numpy(dtype=float)
@@ -184,6 +165,35 @@ def estimate_cate(
         moderation.append(_wald(col, fit.y_res, fit.t_res, z[:, None], prep))
     return CATEResult(treatment, prep.outcome, pd.DataFrame(rows), pd.DataFrame(moderation), level,
                       "double ML residuals, final stage per segment")
+
+
+def segment_effects(col: str, labels: np.ndarray, y_res: np.ndarray, t_res: np.ndarray, weights: np.ndarray,
+                    codes: np.ndarray | None, min_tests: int, level: float, logged: bool
+                    ) -> tuple[list[dict[str, Any]], np.ndarray | None]:
+    """The final stage per segment of ``col`` (segments with fewer than ``min_tests`` tests are
+    merged into one flagged "other" segment), and the segment dummies for the Wald test."""
+    groups = codes if codes is not None else np.arange(len(labels))
+    tests_per = pd.Series(groups).groupby(labels).nunique()
+    small = sorted(tests_per.index[tests_per.to_numpy() < min_tests])
+    merged = labels.copy()
+    if small:
+        merged[np.isin(labels, small)] = "other: " + ", ".join(small)
+    rows = []
+    for seg in sorted(set(merged), key=lambda s: (s.startswith("other: "), s)):
+        m = merged == seg
+        one = wls_cluster(y_res[m], t_res[m][:, None], weights[m], codes[m] if codes is not None else None)
+        value, se = float(one.coef[0]), float(np.sqrt(one.cov[0, 0]))
+        crit = one.critical_value(level)
+        flagged = f"merged: fewer than {min_tests} informative tests each" if seg.startswith("other: ") else ""
+        if one.n_clusters < min_tests and not flagged:
+            flagged = f"only {one.n_clusters} informative tests"
+        rows.append(dict(modifier=col, segment=seg, value=value, std_error=se, ci_low=value - crit * se,
+                         ci_high=value + crit * se, p_value=one.p_value(value, se),
+                         pct_change=pct(value) if logged else np.nan, n_cells=int(m.sum()),
+                         n_tests=int(len(np.unique(groups[m]))), flagged=flagged))
+    levels = sorted(set(merged))
+    dummies = np.column_stack([(merged == lv).astype(float) for lv in levels[1:]]) if len(levels) > 1 else None
+    return rows, dummies
 
 
 def _wald(col: str, y_res: np.ndarray, t_res: np.ndarray, extra: np.ndarray | None, prep: Any) -> dict[str, Any]:

@@ -9,12 +9,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import did_you_mean
+from .._validation import check_random_state, did_you_mean
 from ..exceptions import EstimationError
 from ._dml import fit_dml
 from ._inference import LinearFit, wls_cluster
 from ._prepare import AUTO, LOG_OUTCOMES, Prepared, as_study_data, prepare, resolve_confounders, units_text
-from ._result import EffectEstimate, pct
+from ._result import EffectEstimate, FittedStage, pct
 
 Method = Literal["dml", "ols", "naive"]
 METHODS = ("dml", "ols", "naive")
@@ -119,6 +119,12 @@ def estimate_effect(
     found, _ = resolve_confounders(study, treatment, outcome, graph, confounders)
     prep = prepare(study, treatment, outcome, found, design, cluster, weights)
     segments = list(study.segments) if modifiers == AUTO else list(modifiers or [])
+    # One integer seed, kept in the spec so a refit (refute(..., refit=True)) draws the same folds.
+    if not isinstance(random_state, (int, np.integer)):
+        random_state = int(check_random_state(random_state).integers(2**31 - 1))
+    spec = dict(method=method, design=design, confounders=tuple(found), cluster=cluster, weights=weights,
+                outcome=outcome, modifiers=modifiers, model_y=model_y, model_t=model_t, cv=cv, level=level,
+                random_state=random_state, test_column=study.cluster)
     if method == "dml":
         mod = segment_design(prep, segments)
         fit = fit_dml(prep, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state, modifiers=mod)
@@ -127,17 +133,53 @@ def estimate_effect(
         se = float(np.sqrt(average @ fit.final.cov @ average))
         se_naive = float(np.sqrt(average @ fit.final.cov_unclustered @ average))
         label = "double ML (econml LinearDML" + (f", effect varying by {', '.join(segments)}" if mod is not None else "") + ")"
-        return _result(prep, value, se, se_naive, fit.final, level, label)
+        stage = _stage(prep, fit.y_res, fit.t_res, fit.design, tuple(fit.folds), True, spec)
+        return _result(prep, value, se, se_naive, fit.final, level, label, stage)
     if method == "ols":
         fit, value, se, se_naive = _ols(prep)
+        adjustment = nuisance_design(prep.design, prep.features, prep.n_within)
+        y_res, t_res = residualize(prep.y, adjustment, prep.weights), residualize(prep.t, adjustment, prep.weights)
+        stage = _stage(prep, y_res, t_res, np.ones((prep.n_cells, 1)), (), False, spec)
         return _result(prep, value, se, se_naive, fit, level, "weighted least squares" +
-                       (" with test fixed effects" if design == "within_test" else ""))
+                       (" with test fixed effects" if design == "within_test" else ""), stage)
     # prep.y and prep.t are already demeaned within tests for the within design
-    fit = wls_cluster(prep.y - np.average(prep.y, weights=prep.weights),
-                      (prep.t - np.average(prep.t, weights=prep.weights))[:, None], prep.weights, prep.codes)
-    return _result(replace(prep, confounders=()), float(fit.coef[0]), float(np.sqrt(fit.cov[0, 0])),
+    y_res = prep.y - np.average(prep.y, weights=prep.weights)
+    t_res = prep.t - np.average(prep.t, weights=prep.weights)
+    fit = wls_cluster(y_res, t_res[:, None], prep.weights, prep.codes)
+    naive = replace(prep, confounders=(), features=np.zeros((prep.n_cells, 0)), feature_names=[], n_within=0)
+    stage = _stage(naive, y_res, t_res, np.ones((prep.n_cells, 1)), (), False, {**spec, "confounders": ()})
+    return _result(naive, float(fit.coef[0]), float(np.sqrt(fit.cov[0, 0])),
                    float(np.sqrt(fit.cov_unclustered[0, 0])), fit, level,
-                   "difference of means" + (" within tests" if design == "within_test" else ""))
+                   "difference of means" + (" within tests" if design == "within_test" else ""), stage)
+
+
+def nuisance_design(design: str, features: np.ndarray, n_within: int) -> np.ndarray:
+    """The linear adjustment of the OLS method: the demeaned confounders (within design, where
+    test fixed effects absorb the rest) or an intercept and every confounder (pooled)."""
+    if design == "within_test":
+        return features[:, :n_within]
+    return np.column_stack([np.ones(len(features)), features])
+
+
+def residualize(values: np.ndarray, adjustment: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted least-squares residual of ``values`` (1-D, or 2-D columns) on ``adjustment``."""
+    values = np.asarray(values, dtype=float)
+    if adjustment.shape[1] == 0:
+        return values.copy()
+    sw = np.sqrt(weights)
+    scaled = values * (sw[:, None] if values.ndim == 2 else sw)
+    beta = np.linalg.lstsq(adjustment * sw[:, None], scaled, rcond=None)[0]
+    return values - adjustment @ beta
+
+
+def _stage(prep: Prepared, y_res: np.ndarray, t_res: np.ndarray, design: np.ndarray,
+           folds: tuple[tuple[np.ndarray, np.ndarray], ...], crossfit: bool, spec: dict[str, Any]) -> FittedStage:
+    test_column = spec.get("test_column")
+    tests = pd.factorize(prep.frame[test_column])[0] if test_column and test_column in prep.frame else prep.codes
+    return FittedStage(rows=prep.frame.index.to_numpy(), y=prep.y, t=prep.t, y_res=np.asarray(y_res, dtype=float),
+                       t_res=np.asarray(t_res, dtype=float), features=prep.features,
+                       feature_names=tuple(prep.feature_names), n_within=prep.n_within, weights=prep.weights,
+                       codes=prep.codes, tests=tests, folds=folds, final_design=design, crossfit=crossfit, spec=spec)
 
 
 def segment_design(prep: Prepared, segments: Sequence[str], min_tests: int = 20) -> np.ndarray | None:
@@ -159,20 +201,16 @@ def segment_design(prep: Prepared, segments: Sequence[str], min_tests: int = 20)
 
 
 def _ols(prep: Prepared) -> tuple[LinearFit, float, float, float]:
-    if prep.design == "within_test":
-        # y, t and the leading confounder columns are already demeaned within tests: this is
-        # the fixed-effects regression (title covariates and test means are absorbed).
-        z = np.column_stack([prep.t, prep.features[:, : prep.n_within]])
-        fit = wls_cluster(prep.y, z, prep.weights, prep.codes)
-    else:
-        z = np.column_stack([np.ones(prep.n_cells), prep.t, prep.features])
-        fit = wls_cluster(prep.y, z, prep.weights, prep.codes)
-    j = 0 if prep.design == "within_test" else 1
-    return fit, float(fit.coef[j]), float(np.sqrt(fit.cov[j, j])), float(np.sqrt(fit.cov_unclustered[j, j]))
+    # Within design: y, t and the leading confounder columns are already demeaned within
+    # tests, so this is the fixed-effects regression (title covariates and test means are
+    # absorbed). Pooled: an intercept and every confounder.
+    fit = wls_cluster(prep.y, np.column_stack([prep.t, nuisance_design(prep.design, prep.features, prep.n_within)]),
+                      prep.weights, prep.codes)
+    return fit, float(fit.coef[0]), float(np.sqrt(fit.cov[0, 0])), float(np.sqrt(fit.cov_unclustered[0, 0]))
 
 
 def _result(prep: Prepared, value: float, se: float, se_naive: float, fit: LinearFit, level: float,
-            method: str) -> EffectEstimate:
+            method: str, stage: FittedStage | None = None) -> EffectEstimate:
     crit = fit.critical_value(level)
     low, high = value - crit * se, value + crit * se
     units, scale = units_text(prep.outcome, prep.treatment, prep.binary)
@@ -185,5 +223,5 @@ def _result(prep: Prepared, value: float, se: float, se_naive: float, fit: Linea
         std_error_unclustered=se_naive, n_cells=prep.n_cells, n_tests=prep.n_tests,
         n_informative_tests=prep.n_informative_tests, method=method, design=prep.design,
         adjustment_set=tuple(prep.confounders), units=units, scale=scale, population=prep.population,
-        notes=tuple(prep.notes),
+        notes=tuple(prep.notes), fitted=stage,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -16,6 +16,38 @@ if TYPE_CHECKING:
 def pct(log_effect: float) -> float:
     """A log-scale effect as a % change: 100 * (exp(x) - 1)."""
     return float(100 * np.expm1(log_effect))
+
+
+@dataclass(frozen=True, eq=False)
+class FittedStage:
+    """What a fitted estimate keeps for refutation and sensitivity analysis.
+
+    The final stage of every method is a weighted regression of ``y_res`` on
+    ``t_res * final_design``; refuters re-solve it on permuted, augmented or resampled
+    versions of these arrays instead of refitting the nuisance models (valid because the
+    double-ML score is Neyman-orthogonal: nuisance errors move the estimate only at second
+    order). Not part of the estimate's table or equality.
+    """
+
+    rows: np.ndarray  # index labels of the data rows used, in order
+    y: np.ndarray  # outcome as it entered the nuisance models (demeaned within tests for within_test)
+    t: np.ndarray  # treatment likewise
+    y_res: np.ndarray
+    t_res: np.ndarray
+    features: np.ndarray  # nuisance design (confounders, test means, title covariates)
+    feature_names: tuple[str, ...]
+    n_within: int  # leading feature columns demeaned within tests (the OLS method's adjustment)
+    weights: np.ndarray
+    codes: np.ndarray | None  # cluster codes 0..G-1 used for the standard errors, or None
+    tests: np.ndarray | None  # test codes 0..G-1 from the data (even when errors were not clustered)
+    folds: tuple[tuple[np.ndarray, np.ndarray], ...]  # cross-fitting folds (empty for in-sample methods)
+    final_design: np.ndarray  # columns of the final stage: [1, modifiers...]
+    crossfit: bool  # nuisances were cross-fitted (DML) rather than in-sample (OLS, naive)
+    spec: dict[str, Any]  # the estimate_effect arguments, to refit when asked
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.y_res)
 
 
 @dataclass(frozen=True)
@@ -49,6 +81,9 @@ class EffectEstimate:
         Which cells the estimate is about (after trimming strata without overlap).
     notes : tuple of str
         What was excluded or trimmed, and why.
+    fitted : FittedStage or None
+        Residuals and settings kept for :func:`creative_causal.refute` and
+        :func:`creative_causal.sensitivity` (not shown, not compared, not saved).
     """
 
     treatment: str
@@ -73,17 +108,21 @@ class EffectEstimate:
     scale: str
     population: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    fitted: FittedStage | None = field(default=None, repr=False, compare=False)
+
+    def _fields(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
 
     def to_frame(self) -> pd.DataFrame:
         """One row with every field: the single source of truth for the other renderings."""
-        row = asdict(self)
+        row = self._fields()
         row["adjustment_set"] = ", ".join(self.adjustment_set)
         row["notes"] = " | ".join(self.notes)
         return pd.DataFrame([row])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict."""
-        out = asdict(self)
+        """JSON-safe dict (without the fitted arrays)."""
+        out = self._fields()
         out["adjustment_set"] = list(self.adjustment_set)
         out["notes"] = list(self.notes)
         return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}

@@ -21,6 +21,8 @@ CATALOG_PARENTS: dict[str, tuple[str, ...]] = {
     "face_thirds": ("has_face",),
     "smile": ("has_face",),
     "has_text": ("text_area",),
+    "saturation": ("colorfulness",),
+    "exposure_clip": ("brightness",),
 }
 #: The latent common cause of an artwork's root features (an artist's choices travel together).
 ARTWORK_STYLE = "artwork_style"
@@ -43,6 +45,8 @@ def creative_graph(
     - derived features are children of their parents (:data:`CATALOG_PARENTS`):
       ``has_face`` -> ``n_faces``, ``face_area``, ``face_thirds``, ``smile``;
       ``n_faces`` -> ``face_area`` -> ``closeup``; ``text_area`` -> ``has_text``;
+      ``colorfulness`` -> ``saturation``; ``brightness`` -> ``exposure_clip`` (a colourful
+      palette is saturated; dark art clips its shadows);
     - a latent ``artwork_style`` -> every root feature: choices an artist makes together (a
       face, a brighter palette, less text) are confounded within a title. So when one
       feature is the treatment, the other root features are confounders, and features of
