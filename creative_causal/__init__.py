@@ -9,6 +9,8 @@ graph        causal graphs: the artwork template, adjustment sets, testable impl
 estimation   double ML with the within-test design and test-clustered errors; heterogeneity; overlap
 refutation   refutations with plain verdicts, sensitivity to unobserved confounding, mediation
 insights     the sweep over many features with false-discovery control, in plain language
+study        CreativeStudy: the whole analysis in one call, kept as plain tables (StudyResult)
+report       the HTML and Markdown reports for creatives
 exceptions   the error and warning tree
 
 Names are imported lazily on first use, so ``import creative_causal`` stays fast and never
@@ -48,6 +50,8 @@ _LAZY = {
     "moderation": "creative_causal.refutation",
     "discover_insights": "creative_causal.insights",
     "InsightTable": "creative_causal.insights",
+    "CreativeStudy": "creative_causal.study",
+    "StudyResult": "creative_causal.study",
     "CreativeCausalError": "creative_causal.exceptions",
     "ExperimentDataError": "creative_causal.exceptions",
     "FeatureError": "creative_causal.exceptions",
@@ -63,14 +67,26 @@ _LAZY = {
     "GraphWarning": "creative_causal.exceptions",
     "DataQualityWarning": "creative_causal.exceptions",
 }
-_SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "exceptions")
+_SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
+                "exceptions")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import datasets, estimation, exceptions, experiments, features, graph, insights, refutation  # noqa: F401
+    from . import (  # noqa: F401
+        datasets,
+        estimation,
+        exceptions,
+        experiments,
+        features,
+        graph,
+        insights,
+        refutation,
+        report,
+        study,
+    )
     from .datasets import load_demo_program, simulate_program  # noqa: F401
     from .estimation import EffectEstimate, estimate_cate, estimate_effect, overlap  # noqa: F401
     from .exceptions import *  # noqa: F401,F403
@@ -88,6 +104,7 @@ if TYPE_CHECKING:  # pragma: no cover
         refute,
         sensitivity,
     )
+    from .study import CreativeStudy, StudyResult  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -40,6 +40,31 @@ def _parser() -> argparse.ArgumentParser:
     for role in ("test", "cell", "artwork", "impressions", "plays", "control", "title"):
         p.add_argument(f"--{role}", default=None, help=f"column holding the {role} (default: the standard name)")
 
+    p = sub.add_parser("extract", parents=[common], help="extract image features from a folder, glob or files")
+    p.add_argument("images", nargs="+", help="a directory (searched recursively), a glob, or image files")
+    p.add_argument("-o", "--output", required=True, type=Path, help="features file (.parquet or .csv); failed images "
+                   "go to <output stem>_errors.csv")
+    p.add_argument("--n-jobs", type=int, default=1, help="processes (default 1)")
+    p.add_argument("--features", default="default", help="'default', 'all' or comma-separated groups")
+
+    p = sub.add_parser("analyze", parents=[common], help="find which artwork features cause take rate")
+    p.add_argument("--ab", required=True, type=Path, help="per-cell A/B results (CSV, TSV or Parquet)")
+    p.add_argument("--features", required=True, type=Path, help="features file with an artwork_id column")
+    p.add_argument("-o", "--output", required=True, type=Path, help="directory for the study's tables and report")
+    p.add_argument("--graph", type=Path, default=None, help="causal graph as DOT (default: the creative template)")
+    p.add_argument("--treatment", action="append", default=None, help="feature to test (repeatable; default: all)")
+    p.add_argument("--by", action="append", default=None, help="segment column for per-segment effects (repeatable; "
+                   "default: genre when present)")
+    p.add_argument("--images", type=Path, default=None, help="folder of the artwork images, for report thumbnails")
+    p.add_argument("--fdr", type=float, default=0.05, help="false discovery rate (default 0.05)")
+    p.add_argument("--n-jobs", type=int, default=1, help="features analysed in parallel (default 1)")
+    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+
+    p = sub.add_parser("report", parents=[common], help="write the report of an analysed study")
+    p.add_argument("study", type=Path, help="directory written by `analyze`")
+    p.add_argument("--format", choices=("html", "md"), default="html", help="html (default) or md")
+    p.add_argument("-o", "--output", type=Path, default=None, help="report path (default: STUDY/report.html|md)")
+
     p = sub.add_parser("demo", parents=[common], help="run the analysis on the bundled synthetic programme")
     p.add_argument("--random-state", type=int, default=None, help="simulate a fresh programme with this seed "
                    "instead of the bundled one")
@@ -133,7 +158,62 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
     return {"text": "\n".join(lines), "data": {"effects": rows, "report": ab.report().to_dict("records")}}
 
 
-_COMMANDS = {"simulate": _simulate, "validate": _validate, "demo": _demo}
+def _extract(args: argparse.Namespace) -> dict[str, Any]:
+    from .features import extract_features
+
+    if len(args.images) == 1:
+        images: Any = args.images[0]
+    else:
+        images = list(args.images)
+    groups = args.features if args.features in ("default", "all") else [g.strip() for g in args.features.split(",")]
+    table = extract_features(images, features=groups, n_jobs=args.n_jobs, progress=not (args.quiet or args.json))
+    out = args.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame = table.reset_index().rename(columns={table.index.name or "index": "artwork_id"})
+    if out.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(out, index=False)
+    else:
+        frame.to_csv(out, index=False)
+    errors_path = out.with_name(out.stem + "_errors.csv")
+    table.errors.to_csv(errors_path, index=False)
+    text = f"{table.summary()}\n  wrote {out}\n  wrote {errors_path} ({len(table.errors)} failed images)"
+    return {"text": text, "data": {"n_images": len(table), "n_failed": len(table.errors), "features": str(out),
+                                   "errors": str(errors_path)}}
+
+
+def _analyze(args: argparse.Namespace) -> dict[str, Any]:
+    from .study import CreativeStudy
+
+    graph = None
+    if args.graph is not None:
+        from .graph import CausalGraph
+
+        graph = CausalGraph.from_dot(args.graph)
+    study = CreativeStudy(args.ab, args.features, graph=graph, treatments=args.treatment,
+                          by=args.by if args.by else "auto", fdr=args.fdr, images=args.images, n_jobs=args.n_jobs,
+                          random_state=args.random_state)
+    result = study.run()
+    out = result.save(args.output)
+    report = result.to_html(out / "report.html")
+    found = result.insights[result.insights["discovery"].astype(bool)]
+    text = "\n".join([result.summary(), "", f"wrote the study to {out}/ and the report to {report}"])
+    data = {"study": str(out), "report": str(report), "insights": result.insights[
+        ["feature", "effect", "ci_low", "ci_high", "q_value", "discovery", "sentence"]].to_dict("records"),
+        "n_discoveries": len(found)}
+    return {"text": text, "data": data}
+
+
+def _report(args: argparse.Namespace) -> dict[str, Any]:
+    from .study import StudyResult
+
+    result = StudyResult.load(args.study)
+    path = args.output or args.study / f"report.{args.format}"
+    written = result.to_html(path) if args.format == "html" else result.to_markdown(path)
+    return {"text": f"wrote {written}", "data": {"report": str(written)}}
+
+
+_COMMANDS = {"simulate": _simulate, "validate": _validate, "extract": _extract, "analyze": _analyze, "report": _report,
+             "demo": _demo}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -4,7 +4,6 @@ in plain words."""
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -99,29 +98,35 @@ class InsightTable:
         """Forest plot: each feature's effect (0 -> 1, or per within-test SD) with its interval;
         discoveries in colour. ``truth`` (feature -> effect per unit, as :func:`estimate_effect`
         reports it) adds markers on the plotted scale."""
-        import matplotlib.pyplot as plt
+        return forest_plot(self.table, ax, truth=truth, level=self.level)
 
-        rows = self.table.dropna(subset=["effect_per_sd"]).iloc[::-1]
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.5, 0.35 * len(rows) + 1.2), layout="constrained")
-        y = np.arange(len(rows))
-        logged = bool(rows["pct_change"].notna().any())
-        to_pct = (lambda v: 100 * np.expm1(v)) if logged else (lambda v: v)
-        mid, lo, hi = (to_pct(rows[c].to_numpy(dtype=float)) for c in ("effect_per_sd", "per_sd_ci_low", "per_sd_ci_high"))
-        colors = np.where(rows["discovery"].to_numpy(dtype=bool), "#1b6ca8", "#aaaaaa")
-        for yi, m, low, high, c in zip(y, mid, lo, hi, colors):
-            ax.plot([low, high], [yi, yi], color=c, linewidth=2)
-            ax.plot([m], [yi], "o", color=c)
-        if truth:
-            per_unit = np.array([truth.get(f, np.nan) for f in rows["feature"]], dtype=float)
-            ax.plot(to_pct(per_unit * rows["sd"].to_numpy(dtype=float)), y, "x", color="#d95f02", label="truth")
-            ax.legend(fontsize=7, frameon=False)
-        ax.axvline(0, color="#999999", linewidth=0.8)
-        ax.set_yticks(y, [html.unescape(str(f)) for f in rows["feature"]])
-        ax.set_xlabel(("take-rate change, %" if logged else "effect") + f" ({self.level:.0%} CI); binary 0 -> 1, "
-                      "continuous per within-test SD")
-        ax.set_title("Causal effects of artwork features (blue: discoveries)", fontsize=9)
-        return ax
+
+def forest_plot(table: pd.DataFrame, ax: matplotlib.axes.Axes | None = None, *, truth: dict[str, float] | None = None,
+                level: float = 0.95) -> matplotlib.axes.Axes:
+    """The forest plot of an insight table (also from a saved one)."""
+    import matplotlib.pyplot as plt
+
+    rows = table.dropna(subset=["effect_per_sd"]).iloc[::-1]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 0.35 * len(rows) + 1.2), layout="constrained")
+    y = np.arange(len(rows))
+    logged = bool(rows["pct_change"].notna().any())
+    to_pct = (lambda v: 100 * np.expm1(v)) if logged else (lambda v: v)
+    mid, lo, hi = (to_pct(rows[c].to_numpy(dtype=float)) for c in ("effect_per_sd", "per_sd_ci_low", "per_sd_ci_high"))
+    colors = np.where(rows["discovery"].to_numpy(dtype=bool), "#1b6ca8", "#aaaaaa")
+    for yi, m, low, high, c in zip(y, mid, lo, hi, colors):
+        ax.plot([low, high], [yi, yi], color=c, linewidth=2)
+        ax.plot([m], [yi], "o", color=c)
+    if truth:
+        per_unit = np.array([truth.get(f, np.nan) for f in rows["feature"]], dtype=float)
+        ax.plot(to_pct(per_unit * rows["sd"].to_numpy(dtype=float)), y, "x", color="#d95f02", label="truth")
+        ax.legend(fontsize=7, frameon=False)
+    ax.axvline(0, color="#999999", linewidth=0.8)
+    ax.set_yticks(y, [str(f) for f in rows["feature"]])
+    ax.set_xlabel(("take-rate change, %" if logged else "effect") + f" ({level:.0%} CI); binary 0 -> 1, "
+                  "continuous per within-test SD")
+    ax.set_title("Causal effects of artwork features (blue: discoveries)", fontsize=9)
+    return ax
 
 
 def discover_insights(
@@ -415,4 +420,4 @@ def insight_sentence(est: EffectEstimate, row: Any, sens: SensitivityResult | No
     return text + "."
 
 
-__all__ = ["discover_insights", "InsightTable", "screen_features", "insight_sentence"]
+__all__ = ["discover_insights", "InsightTable", "screen_features", "insight_sentence", "forest_plot"]

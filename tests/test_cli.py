@@ -56,3 +56,47 @@ def test_validate_maps_columns(tmp_path, capsys):
 def test_installed_console_script_runs():
     done = subprocess.run([sys.executable, "-m", "creative_causal.cli", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and "creative-causal" in done.stdout
+
+
+def test_extract_analyze_report_from_files(tmp_path, capsys):
+    """The shell workflow: images -> features file -> study directory -> reports."""
+    from creative_causal.datasets import render_posters, simulate_program
+
+    program = simulate_program(40, seed=4)
+    posters = tmp_path / "posters"
+    render_posters(program.artworks, posters, size=(160, 240), random_state=0)
+    (posters / "broken.jpg").write_bytes(b"not an image")
+    ab = tmp_path / "ab.csv"
+    program.cells.to_csv(ab, index=False)
+    features = tmp_path / "features.parquet"
+    assert main(["extract", str(posters), "-o", str(features), "--quiet"]) == 0
+    extracted = pd.read_parquet(features)
+    assert len(extracted) == len(program.artworks) and "artwork_id" in extracted
+    errors = pd.read_csv(tmp_path / "features_errors.csv")
+    assert list(errors["artwork_id"]) == ["broken"]
+    capsys.readouterr()
+    out = tmp_path / "study"
+    assert main(["analyze", "--ab", str(ab), "--features", str(features), "--treatment", "has_face", "--treatment",
+                 "brightness", "--images", str(posters), "-o", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {r["feature"] for r in data["insights"]} == {"has_face", "brightness"}
+    assert data["report"].endswith("report.html")
+    assert (out / "report.html").is_file() and (out / "insights.csv").is_file()
+    assert main(["report", str(out), "--format", "md"]) == 0
+    assert (out / "report.md").read_text(encoding="utf-8").startswith("# What in the artwork")
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_analyze_and_report_errors_are_one_line(tmp_path, capsys):
+    program_dir = tmp_path / "prog"
+    assert main(["simulate", "-o", str(program_dir), "--titles", "20", "--random-state", "1", "--quiet"]) == 0
+    assert main(["analyze", "--ab", str(program_dir / "cells.csv"), "--features", str(tmp_path / "nope.parquet"),
+                 "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ExperimentDataError:") and "nope.parquet" in err[0]
+    assert main(["analyze", "--ab", str(program_dir / "cells.csv"), "--features", str(program_dir / "artworks.csv"),
+                 "--treatment", "has_facee", "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Did you mean 'has_face'" in err[0]
+    assert main(["report", str(tmp_path)]) == 1
+    assert "config.json" in capsys.readouterr().err

@@ -15,8 +15,9 @@ TOP_LEVEL = {
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
     "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate",
     "overlap", "EffectEstimate", "refute", "RefutationReport", "sensitivity", "SensitivityResult", "e_value",
-    "mediation", "MediationResult", "moderation", "discover_insights", "InsightTable",
-    "datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "exceptions",
+    "mediation", "MediationResult", "moderation", "discover_insights", "InsightTable", "CreativeStudy", "StudyResult",
+    "datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
+    "exceptions",
 }
 
 
@@ -55,12 +56,17 @@ def test_trust_layer_names_are_pinned():
                                        "dowhy_refutations", "sensitivity", "SensitivityResult", "e_value",
                                        "robustness_value", "bias_bound", "benchmark_bounds", "mediation",
                                        "MediationResult", "moderation"}
-    assert set(insights.__all__) == {"discover_insights", "InsightTable", "screen_features", "insight_sentence"}
+    from creative_causal import report, study
+
+    assert set(study.__all__) == {"CreativeStudy", "StudyResult", "DEFAULT_MEDIATION"}
+    assert set(report.__all__) == {"write_html", "write_markdown", "executive_summary"}
+    assert set(insights.__all__) == {"discover_insights", "InsightTable", "screen_features", "insight_sentence",
+                                     "forest_plot"}
 
 
 def test_estimators_import_econml_lazily():
     code = ("import sys, creative_causal.estimation, creative_causal.graph, creative_causal.refutation, "
-            "creative_causal.insights; "
+            "creative_causal.insights, creative_causal.study, creative_causal.report; "
             "print(sorted(m for m in ('econml', 'dowhy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

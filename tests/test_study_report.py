@@ -1,0 +1,125 @@
+"""CreativeStudy, StudyResult files, and the HTML/Markdown reports (rendered in Chromium)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from creative_causal.datasets import render_posters, simulate_program
+from creative_causal.exceptions import ExperimentDataError
+from creative_causal.study import CreativeStudy, StudyResult
+
+HOSTILE = "<script>alert('x')</script><img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def program():
+    return simulate_program(60, seed=2)
+
+
+@pytest.fixture(scope="module")
+def result(program, tmp_path_factory):
+    posters = tmp_path_factory.mktemp("posters")
+    render_posters(program.artworks, posters, size=(100, 150), random_state=0)
+    return CreativeStudy(program.ab_results(), program.artworks, treatments=["has_face", "n_faces", "face_area",
+                         "brightness", "symmetry"], images=posters, random_state=0).run()
+
+
+def test_run_collects_every_part(result):
+    assert list(result.insights["feature"])[:1] == ["has_face"]
+    assert {"placebo", "bootstrap"} <= set(result.refutations["test"])
+    assert set(result.sensitivity["feature"]) == set(result.insights["feature"])
+    assert set(result.mediation["effect"]) >= {"total", "direct", "indirect"}
+    assert result.mediation["verdict"].iloc[0] in ("none", "partial", "full")
+    assert set(result.overlap["feature"]) == {"has_face"}  # overlap is for binary features
+    assert result.graph_dot.startswith("digraph")
+    assert result.artworks["image"].notna().all()
+    assert result.config["treatments"] == list(result.insights["feature"])
+    assert "Caveats:" in result.summary()
+
+
+def test_save_and_load_are_plain_files_and_round_trip(result, tmp_path):
+    out = result.save(tmp_path / "study")
+    names = {p.name for p in out.iterdir()}
+    assert {"insights.csv", "refutations.csv", "graph.dot", "config.json"} <= names
+    assert not any(n.endswith((".pkl", ".pickle")) for n in names)
+    back = StudyResult.load(out)
+    assert back == result
+    assert back.insight_table is None
+    with pytest.raises(ExperimentDataError, match="config.json"):
+        StudyResult.load(tmp_path)
+
+
+def test_html_is_self_contained_and_complete(result, tmp_path):
+    path = result.to_html(tmp_path / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert "<script" not in text and "<link" not in text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    assert text.count("data:image/png;base64,") >= 4  # forest, segments, graph, overlap (and mediation)
+    assert "data:image/jpeg;base64," in text  # thumbnails
+    for heading in ("Executive summary", "Ranked insights", "Examples from the tests", "The causal graph",
+                    "Refutation checks", "Sensitivity to unobserved confounding", "Mediation", "Data quality",
+                    "Images that failed feature extraction"):
+        assert heading in text, heading
+    assert "95%" in text
+    # a saved and reloaded study gives the same report
+    again = StudyResult.load(result.save(tmp_path / "s")).to_html(tmp_path / "again.html").read_text(encoding="utf-8")
+    assert _strip_images(again) == _strip_images(text)
+
+
+def _strip_images(text: str) -> str:
+    return re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", text)
+
+
+def test_every_string_from_the_data_is_escaped(result, tmp_path):
+    insights = result.insights.copy()
+    insights.loc[0, "feature"] = HOSTILE
+    insights.loc[0, "sentence"] = HOSTILE
+    quality = pd.DataFrame([dict(kind=HOSTILE, id=HOSTILE, detail=HOSTILE, excluded_from="analysis")])
+    errors = pd.DataFrame([dict(artwork_id=HOSTILE, path=HOSTILE, error="ImageReadError", message=HOSTILE)])
+    artworks = result.artworks.copy()
+    artworks["artwork_id"] = HOSTILE
+    hostile = replace(result, insights=insights, data_quality=quality, feature_errors=errors, artworks=artworks)
+    text = hostile.to_html(tmp_path / "hostile.html").read_text(encoding="utf-8")
+    assert "<script" not in text and "onerror=alert" not in text.replace("onerror=alert(1)&gt;", "")
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in text
+    md = hostile.to_markdown(tmp_path / "hostile.md").read_text(encoding="utf-8")
+    assert "<script" not in md and "&lt;script&gt;" in md
+
+
+def test_markdown_report_writes_its_figures(result, tmp_path):
+    path = result.to_markdown(tmp_path / "report.md")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# What in the artwork")
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(images) >= 4 and all((tmp_path / name).is_file() for name in images)
+    assert "| rank | feature |" in text
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_chromium() is None, reason="needs a headless Chromium (Debian package chromium)")
+def test_report_renders_in_headless_chromium_without_console_errors(result, tmp_path):
+    page = result.to_html(tmp_path / "report.html")
+    shot = tmp_path / "report.png"
+    run = subprocess.run([_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                          "--window-size=1200,3000", f"--screenshot={shot}", "--enable-logging=stderr", "--v=0",
+                          page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    console = [line for line in run.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert console == []
+    assert shot.is_file() and shot.stat().st_size > 50_000
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert im.size == (1200, 3000)
+        # the page is drawn: many colours, not a blank or error page
+        assert len(im.convert("RGB").resize((120, 300)).getcolors(maxcolors=100_000) or []) > 500
