@@ -60,3 +60,13 @@ def test_dask_cluster_matches_serial(rendered):
             on_dask = extract_features(files, executor=client, progress=False)
     pd.testing.assert_frame_equal(on_dask, serial)
     assert np.array_equal(on_dask.index, serial.index)
+
+
+def test_render_posters_in_processes_gives_the_same_files(tmp_path):
+    from creative_causal.datasets import render_posters, simulate_program
+
+    artworks = simulate_program(3, seed=2).artworks
+    serial = render_posters(artworks, tmp_path / "a", size=(120, 180), random_state=4)
+    parallel = render_posters(artworks, tmp_path / "b", size=(120, 180), random_state=4, n_jobs=2)
+    assert [p.name for p in serial] == [p.name for p in parallel]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(serial, parallel))

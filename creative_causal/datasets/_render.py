@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,13 @@ def _set_luma(rgb: np.ndarray, brightness: float, contrast: float, colorfulness:
 
 
 def render_posters(artworks: pd.DataFrame, out_dir: str | os.PathLike[str], *, size: tuple[int, int] = (1000, 1500),
-                   quality: int = 90, random_state: Any = None) -> list[Path]:
+                   quality: int = 90, n_jobs: int = 1, random_state: Any = None) -> list[Path]:
     """Render one JPEG poster per row of ``artworks`` (indexed by artwork id) into ``out_dir``.
 
     Returns the paths written, in row order. See the module docstring for the mapping from
-    features to pixels. Deterministic for a given ``random_state``.
+    features to pixels. Deterministic for a given ``random_state``, whatever ``n_jobs``
+    (each poster's seed is drawn up front). ``n_jobs > 1`` renders in that many processes
+    (call it under ``if __name__ == "__main__":`` in scripts).
 
     Examples
     --------
@@ -204,10 +207,19 @@ def render_posters(artworks: pd.DataFrame, out_dir: str | os.PathLike[str], *, s
     out.mkdir(parents=True, exist_ok=True)
     rng = check_random_state(random_state)
     seeds = rng.integers(2**31 - 1, size=len(artworks))
-    paths = []
-    for (ident, row), seed in zip(artworks.iterrows(), seeds):
-        poster = render_poster(row, size=size, random_state=int(seed))
-        path = out / f"{ident}.jpg"
-        cv2.imwrite(str(path), cv2.cvtColor(poster, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-        paths.append(path)
-    return paths
+    jobs = [(out / f"{ident}.jpg", row, int(seed)) for (ident, row), seed in zip(artworks.iterrows(), seeds)]
+    work = partial(_render_to_file, size=size, quality=quality)
+    if n_jobs == 1 or len(jobs) < 2:
+        return [work(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(n_jobs, mp_context=get_context("spawn")) as pool:
+        return list(pool.map(work, jobs, chunksize=max(1, len(jobs) // (8 * n_jobs))))
+
+
+def _render_to_file(job: tuple[Path, pd.Series, int], *, size: tuple[int, int], quality: int) -> Path:
+    path, row, seed = job
+    poster = render_poster(row, size=size, random_state=seed)
+    cv2.imwrite(str(path), cv2.cvtColor(poster, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return path

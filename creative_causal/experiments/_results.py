@@ -388,6 +388,8 @@ class ABResults:
         artwork : str, optional
             Column of ``features`` holding the artwork id.
 
+        Notes
+        -----
         Cells whose artwork has no features (or has missing feature values) and features
         whose artwork appears in no cell are counted and listed in ``StudyData.exclusions``,
         never dropped silently.
