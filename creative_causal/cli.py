@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, type=Path, help="directory for cells.csv, artworks.csv, truth.json")
     p.add_argument("--titles", type=int, default=300, help="number of titles (one test each); default 300")
     p.add_argument("--random-state", type=int, default=None, help="seed (default: drawn and reported)")
+    p.add_argument("--posters", action="store_true", help="also render a poster per artwork into DIR/posters/")
+    p.add_argument("--poster-size", type=int, nargs=2, default=(1000, 1500), metavar=("W", "H"),
+                   help="poster size in pixels (default 1000 1500)")
+    p.add_argument("--n-jobs", type=int, default=1, help="processes for rendering posters (default 1)")
 
     p = sub.add_parser("validate", parents=[common], help="validate an A/B results file (CSV or Parquet)")
     p.add_argument("ab", type=Path, help="per-cell A/B results: test_id, cell_id, artwork_id, impressions, plays")
@@ -109,9 +113,19 @@ def _simulate(args: argparse.Namespace) -> dict[str, Any]:
 
     program = simulate_program(args.titles, seed=args.random_state)
     paths = write_program(program, args.output)
-    text = "\n".join([f"Simulated {len(program.titles)} titles, {len(program.cells)} cells "
-                      f"(seed {program.config['seed']}).", *[f"  wrote {p}" for p in paths.values()]])
-    return {"text": text, "data": {"seed": program.config["seed"], "files": {k: str(v) for k, v in paths.items()}}}
+    files = {k: str(v) for k, v in paths.items()}
+    lines = [f"Simulated {len(program.titles)} titles, {len(program.cells)} cells (seed {program.config['seed']}).",
+             *[f"  wrote {p}" for p in paths.values()]]
+    if args.posters:
+        from .datasets import render_posters
+
+        if not (args.quiet or args.json):
+            print(f"rendering {len(program.artworks)} posters ...", file=sys.stderr, flush=True)
+        written = render_posters(program.artworks, args.output / "posters", size=tuple(args.poster_size),
+                                 n_jobs=args.n_jobs, random_state=program.config["seed"])
+        files["posters"] = str(args.output / "posters")
+        lines.append(f"  wrote {len(written)} posters to {args.output / 'posters'}/")
+    return {"text": "\n".join(lines), "data": {"seed": program.config["seed"], "files": files}}
 
 
 def _validate(args: argparse.Namespace) -> dict[str, Any]:
@@ -154,7 +168,7 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
     say(f"[1/4] simulated {len(program.titles)} titles and {len(program.artworks)} artworks (seed {seed}); "
         f"rendering their posters ...")
     posters = out / "posters"
-    render_posters(program.artworks, posters, size=(300, 450), n_jobs=args.n_jobs, random_state=seed)
+    render_posters(program.artworks, posters, size=(400, 600), n_jobs=args.n_jobs, random_state=seed)
     say(f"[2/4] extracting features from {len(program.artworks)} images ({time.perf_counter() - start:.0f} s) ...")
     features = extract_features(posters, n_jobs=args.n_jobs, progress=False)
     features.reset_index().rename(columns={features.index.name or "index": "artwork_id"}).to_parquet(

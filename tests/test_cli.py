@@ -12,7 +12,7 @@ from creative_causal.cli import main
 
 
 def test_demo_runs_the_whole_pipeline_and_prints_truth_beside_estimates(tmp_path, capsys):
-    """A small fresh programme (the bundled one takes about 90 s: see the issue note)."""
+    """A small fresh programme (the bundled one takes about 2 minutes: see the issue note)."""
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out), "--titles", "40", "--random-state", "3"]) == 0
     captured = capsys.readouterr()
@@ -35,6 +35,15 @@ def test_demo_json_is_machine_readable(tmp_path, capsys):
     face = next(r for r in data["effects"] if r["feature"] == "has_face")
     assert face["ci_low"] < face["estimate"] < face["ci_high"] and face["estimate"] > 0
     assert {r["feature"] for r in data["effects"]} >= {"has_face", "brightness", "text_area"}
+
+
+def test_simulate_with_posters(tmp_path, capsys):
+    assert main(["simulate", "-o", str(tmp_path), "--titles", "3", "--random-state", "2", "--posters",
+                 "--poster-size", "120", "180", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    posters = sorted((tmp_path / "posters").glob("*.jpg"))
+    assert data["files"]["posters"] == str(tmp_path / "posters")
+    assert len(posters) == len(pd.read_csv(tmp_path / "artworks.csv"))
 
 
 def test_simulate_then_validate(tmp_path, capsys):
