@@ -171,8 +171,7 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
     render_posters(program.artworks, posters, size=(400, 600), n_jobs=args.n_jobs, random_state=seed)
     say(f"[2/4] extracting features from {len(program.artworks)} images ({time.perf_counter() - start:.0f} s) ...")
     features = extract_features(posters, n_jobs=args.n_jobs, progress=False)
-    features.reset_index().rename(columns={features.index.name or "index": "artwork_id"}).to_parquet(
-        out / "features.parquet", index=False)
+    _with_artwork_column(features).to_parquet(out / "features.parquet", index=False)
     say(f"[3/4] analysing {len(DEMO_TREATMENTS)} features ({time.perf_counter() - start:.0f} s) ...")
     result = CreativeStudy(program.ab_results(), features, treatments=list(DEMO_TREATMENTS), images=posters,
                            n_jobs=args.n_jobs, random_state=seed).run()
@@ -213,7 +212,7 @@ def _extract(args: argparse.Namespace) -> dict[str, Any]:
     table = extract_features(images, features=groups, n_jobs=args.n_jobs, progress=not (args.quiet or args.json))
     out = args.output
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame = table.reset_index().rename(columns={table.index.name or "index": "artwork_id"})
+    frame = _with_artwork_column(table)
     if out.suffix.lower() in (".parquet", ".pq"):
         frame.to_parquet(out, index=False)
     else:
@@ -223,6 +222,11 @@ def _extract(args: argparse.Namespace) -> dict[str, Any]:
     text = f"{table.summary()}\n  wrote {out}\n  wrote {errors_path} ({len(table.errors)} failed images)"
     return {"text": text, "data": {"n_images": len(table), "n_failed": len(table.errors), "features": str(out),
                                    "errors": str(errors_path)}}
+
+
+def _with_artwork_column(table: Any) -> Any:
+    """A feature table indexed by artwork id as a plain frame with an ``artwork_id`` column."""
+    return table.reset_index().rename(columns={table.index.name or "index": "artwork_id"})
 
 
 def _analyze(args: argparse.Namespace) -> dict[str, Any]:

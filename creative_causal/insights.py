@@ -314,7 +314,7 @@ def _analyse_feature(study: Any, treatment: str, seed: int, *, outcome: str, gra
         stage = est.fitted
         rows = []
         for col in by:
-            labels = study.frame.loc[stage.rows, col].astype(str).to_numpy()
+            labels = study.column(col).loc[stage.rows].astype(str).to_numpy()
             seg_rows, _ = segment_effects(col, labels, stage.y_res, stage.t_res, stage.weights, stage.codes, 10, level,
                                           est.outcome in LOG_OUTCOMES)
             rows += [dict(feature=treatment, **r) for r in seg_rows]
@@ -354,10 +354,7 @@ def _assemble(results: list[dict[str, Any]], screening: pd.DataFrame, study: Any
         if sen is not None:
             sens[f] = sen
         segments += res.get("segments", [])
-        width = 1.0
-        if est.scale != "0 -> 1" and est.fitted is not None:
-            t, w = est.fitted.t, est.fitted.weights
-            width = float(np.sqrt(np.average((t - np.average(t, weights=w)) ** 2, weights=w)))
+        width = est.fitted.treatment_sd if est.scale != "0 -> 1" and est.fitted is not None else 1.0
         failed = [r.test for r in rep.results if r.status == "failed"] if rep is not None else []
         rows.append(dict(feature=f, effect=est.value, std_error=est.std_error, ci_low=est.ci_low, ci_high=est.ci_high,
                          pct_change=est.pct_change, pct_ci_low=est.pct_ci_low, pct_ci_high=est.pct_ci_high,

@@ -296,10 +296,9 @@ def _image_paths(images: Any, ids: pd.Series) -> dict[str, str]:
     folder = Path(images)
     if not folder.is_dir():
         raise EstimationError(f"images={folder} is neither a mapping nor a directory of images.")
-    found = {}
-    for path in folder.rglob("*"):
-        if path.is_file() and path.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"):
-            found[path.stem] = str(path)
+    from .features._io import IMAGE_EXTENSIONS
+
+    found = {p.stem: str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS}
     return {i: found[i] for i in ids.astype(str) if i in found}
 
 

@@ -49,6 +49,13 @@ class FittedStage:
     def n_cells(self) -> int:
         return len(self.y_res)
 
+    @property
+    def treatment_sd(self) -> float:
+        """Weighted standard deviation of the treatment as it entered the models (within tests
+        for the within-test design): the "one standard deviation" of continuous features."""
+        mean = np.average(self.t, weights=self.weights)
+        return float(np.sqrt(np.average((self.t - mean) ** 2, weights=self.weights)))
+
 
 @dataclass(frozen=True)
 class EffectEstimate:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import check_random_state
+from .._validation import check_random_state, did_you_mean
 from ..estimation import CATEResult, estimate_cate
 from ..estimation._dml import fit_dml
 from ..estimation._inference import demean, wls_cluster
@@ -192,11 +192,10 @@ def mediation(
     outcome = outcome or study.outcome
     cluster = study.cluster if cluster == AUTO else cluster
     weights = study.weight if weights == AUTO else weights
+    columns = list(study.frame.columns)
     for col in (treatment, mediator):
-        if col not in study.frame:
-            from .._validation import did_you_mean
-
-            raise EstimationError(f"column {col!r} not found.{did_you_mean(col, study.frame.columns)}")
+        if col not in columns:
+            raise EstimationError(f"column {col!r} not found.{did_you_mean(col, columns)}")
     if treatment == mediator:
         raise EstimationError("the mediator must differ from the treatment.")
     if graph is None:

@@ -144,7 +144,7 @@ def refute(
     results = []
     for name in tests:
         rng = np.random.default_rng([base, TESTS.index(name)])
-        skip = _skip_reason(name, estimate, stage)
+        skip = _skip_reason(name, stage)
         if skip:
             results.append(_skipped(name, estimate, skip))
             continue
@@ -183,7 +183,7 @@ def _judge(name: str, est: EffectEstimate, sims: np.ndarray, alpha: float, fract
     details: dict[str, Any] = {}
     if n_bad:
         details["failed_simulations"] = int(n_bad)
-    se_text = f"{sd / est.std_error:.2f}" if est.std_error > 0 else "n/a"
+    spread_in_se = sd / est.std_error if est.std_error > 0 else float("nan")
     if name == "placebo":
         expected = 0.0
         p = significance(0.0, finite)
@@ -205,7 +205,7 @@ def _judge(name: str, est: EffectEstimate, sims: np.ndarray, alpha: float, fract
         expected = est.value
         p = significance(est.value, finite)
         status = "passed" if p >= alpha else "failed"
-        details["spread_in_standard_errors"] = float(se_text) if se_text != "n/a" else float("nan")
+        details["spread_in_standard_errors"] = float(spread_in_se)
         reason = (f"re-estimating on {finite.size} random {fraction:.0%} subsets of the tests gave "
                   f"{effect_text(mean, est)} (middle 95%: {effect_text(low, est)} to {effect_text(high, est)})")
     else:  # bootstrap
@@ -230,7 +230,7 @@ def _judge(name: str, est: EffectEstimate, sims: np.ndarray, alpha: float, fract
                             n_simulations=int(finite.size), details=details, simulations=sims)
 
 
-def _skip_reason(name: str, est: EffectEstimate, stage: FittedStage | None) -> str:
+def _skip_reason(name: str, stage: FittedStage | None) -> str:
     if stage is None:
         return ""
     n_groups = int(stage.tests.max()) + 1 if stage.tests is not None else stage.n_cells

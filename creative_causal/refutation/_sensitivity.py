@@ -298,7 +298,7 @@ def sensitivity(estimate: EffectEstimate, *, benchmarks: Any = "auto", kd: float
     if estimate.scale == "0 -> 1":
         contrast, width = "0 -> 1", 1.0
     else:
-        width = float(np.sqrt(np.average((stage.t - np.average(stage.t, weights=w)) ** 2, weights=w)))
+        width = stage.treatment_sd
         contrast = f"per standard deviation of {estimate.treatment} within tests ({width:.3g})"
     rr = float(np.exp(theta * width))
     ev, ev_ci = e_value(rr, float(np.exp(estimate.ci_low * width)), float(np.exp(estimate.ci_high * width)))
