@@ -152,7 +152,7 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
     the images, analyse, write the report, and print the headline findings beside the truth."""
     import time
 
-    from .datasets import load_demo_program, render_posters, simulate_program, write_program
+    from .datasets import load_demo_program, render_posters, rendered_unit, simulate_program, write_program
     from .features import extract_features
     from .study import CreativeStudy
 
@@ -182,7 +182,8 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for feature in DEMO_TREATMENTS:
         r = table.loc[feature]
-        truth = program.truth.effect(feature)
+        # the truth per unit of what the posters show (smile is drawn as smiling or not)
+        truth = program.truth.effect(feature) * rendered_unit(program.artworks, feature)
         rows.append(dict(feature=feature, scale=r["scale"], truth=truth, estimate=r["effect"], ci_low=r["ci_low"],
                          ci_high=r["ci_high"], q_value=r["q_value"], discovery=bool(r["discovery"]),
                          covered=bool(r["ci_low"] <= truth <= r["ci_high"])))
@@ -194,6 +195,10 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
         lines.append(f"  {r['feature']:<13} {r['scale']:<9} {r['truth']:+8.3f} {r['estimate']:+9.3f}  "
                      f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]  {'yes' if r['discovery'] else 'no':<8} "
                      f"{'yes' if r['covered'] else 'no'}")
+    if "smile" in DEMO_TREATMENTS:
+        unit = rendered_unit(program.artworks, "smile")
+        lines.append(f"  (smile: the posters show a smiling or a neutral portrait, so its truth is per switch to "
+                     f"smiling: {program.truth.effect('smile'):+.3f} x {unit:.2f} of mean smile)")
     lines += ["", f"{sum(r['covered'] for r in rows)} of {len(rows)} intervals cover the truth; "
               f"{int(len(features.errors))} images failed extraction; {seconds:.0f} s in all.",
               f"Everything is in {out.resolve()}/ (data/, posters/, features.parquet, study/, report.html)."]

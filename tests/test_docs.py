@@ -20,3 +20,13 @@ def test_mkdocs_builds_strictly(tmp_path):
         assert (tmp_path / "site" / page).is_file(), page
     api = (tmp_path / "site" / "reference" / "refutation" / "index.html").read_text(encoding="utf-8")
     assert "refute" in api and "robustness_value" in api
+
+
+def test_readme_quickstart_is_ten_lines_of_valid_python():
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"## Quickstart\n\n```python\n(.*?)```", readme, re.S).group(1)
+    lines = [line for line in code.splitlines() if line.strip()]
+    assert len(lines) <= 10, lines
+    compile(code, "README quickstart", "exec")  # it parses; the same calls run end to end in the notebooks (nbmake)

@@ -65,6 +65,31 @@ def test_gradients_and_checkerboards():
     assert quality_features(img(checker))["sharpness"] > quality_features(img(blurred))["sharpness"] + 0.2
 
 
+def _discs(n: int, level: int, sigma: float) -> np.ndarray:
+    """Discs drawn at 4x the working size and area-averaged down (as a large file decodes),
+    then blurred by ``sigma`` working-size pixels."""
+    big = np.full((2048, 1368), 40, np.uint8)
+    for k in range(n):
+        cv2.circle(big, (300 + 700 * (k % 2), 400 + 1100 * (k // 2)), 250, level, -1)
+    small = cv2.resize(big, (342, 512), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(small, (0, 0), sigma) if sigma else small
+
+
+@pytest.mark.parametrize("sigma", [1.0, 2.0, 3.0])
+def test_focus_blur_radius_recovers_a_known_gaussian_blur(sigma):
+    from creative_causal.features._pixels import focus_blur_radius
+
+    # the formula assumes edges wider than the top-10% band: within 15% up to 3 pixels
+    assert focus_blur_radius(_discs(1, 220, sigma)) == pytest.approx(sigma, rel=0.15)
+
+
+def test_sharpness_ignores_contrast_and_how_many_edges_there_are():
+    sharpness = [quality_features(img(_discs(n, level, 1.5)))["sharpness"] for n, level in ((1, 220), (1, 90), (4, 220))]
+    assert sharpness[0] == pytest.approx(1 / (1 + 1.5), abs=0.05)
+    assert max(sharpness) - min(sharpness) < 0.02
+    assert quality_features(img(_discs(1, 220, 0)))["sharpness"] > 0.9
+
+
 def test_mirrored_image_has_symmetry_one(rng):
     half = rng.integers(0, 256, (120, 80, 3), dtype=np.uint8)
     mirrored = np.concatenate([half, half[:, ::-1]], axis=1)
@@ -120,6 +145,18 @@ def test_one_face_in_portraits_none_in_scenes():
     assert table.loc["hopper", "closeup"] == 1 and table.loc["cameraman", "closeup"] == 0
     # the cat: the SSD detector reports a face (documented in dependencies.md); reported, not asserted away
     assert table.loc["cat", "n_faces"] in (0, 1)
+
+
+def test_text_on_scanned_pages_and_little_in_photos():
+    from skimage import data
+
+    photos = _photos()
+    table = extract_features({**photos, "page": data.page(), "text": data.text()}, features="text", progress=False)
+    assert table.loc["page", "has_text"] == 1 and table.loc["text", "has_text"] == 1
+    # photos have no titles: textured regions (a space suit, foliage) must not read as text.
+    # Grace Hopper's medal ribbons give 0.017 (has_text 1), the others below 0.01.
+    assert (table.loc[list(photos), "text_area"] < 0.02).all(), table["text_area"]
+    assert table.loc[list(photos), "has_text"].sum() <= 1
 
 
 def test_haar_fallback_finds_frontal_faces():

@@ -33,7 +33,7 @@ def test_subpackage_names_are_pinned():
                                         "holm", "CONTINUITY", "LOG_RATIO", "LOG_RATE", "DIFF_PP"}
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
-                                     "TRUE_EDGES", "render_poster", "render_posters"}
+                                     "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit"}
 
 
 def test_graph_and_estimation_names_are_pinned():

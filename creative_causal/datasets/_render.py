@@ -4,9 +4,9 @@ tested against known truth.
 The mapping from a row to pixels (a 1000 x 1500 JPEG by default):
 
 - **background**: a smooth two-colour field (random hues), its saturation scaled by
-  ``colorfulness``; after composition the poster is calibrated (a few rounds of shifting
-  and stretching luma and scaling chroma, measured at the 512-pixel working size) so that
-  its brightness, contrast and colourfulness are the row's;
+  ``colorfulness``; before the faces go in the poster is calibrated (a few rounds of
+  shifting and stretching luma and scaling chroma, measured at the 512-pixel working size)
+  so that its brightness, contrast and colourfulness are the row's;
 - **faces**: ``n_faces`` heads cut from public-domain portraits that ship in installed
   packages (scikit-image's astronaut and cameraman, matplotlib's Grace Hopper; located at
   run time by the face detector, never copied into the repository). The smiling portraits
@@ -14,11 +14,17 @@ The mapping from a row to pixels (a 1000 x 1500 JPEG by default):
   largest face's box covers ``face_area`` of the poster, its centre lies at the distance
   from a rule-of-thirds point that ``face_thirds`` implies; further faces are smaller
   (as in the simulator, area ∝ n^-0.6) and placed where they do not overlap;
+- **background**: besides the smooth field, 5 to 9 hard-edged ellipses, so that every poster
+  has edges whose focus can be measured;
 - **text**: lines of capital letters (OpenCV Hershey font) whose bounding boxes add up to
-  ``text_area`` of the poster, placed in bands free of faces;
-- **focus**: a Gaussian blur whose width falls as ``sharpness`` rises (14 px at 0.2 to none
-  at 1.0, at full size): the background takes all of it, text half, and the finished poster
-  a third (at most 2.5 px) so that faces stay detectable.
+  ``text_area`` of the poster, placed in bands free of faces and background shapes (title
+  areas are kept clean), each line white or black,
+  whichever stands out from the background behind it (titles are made to be read); the
+  background is recalibrated around them;
+- **focus**: the finished poster is blurred with a Gaussian whose sigma falls linearly from
+  9 px at ``sharpness`` 0 to none at 1 (:func:`focus_blur`, on a 1000-pixel-wide poster;
+  scaled with the width). Faces stay detectable: at the detector's input this is at most
+  2 px.
 """
 
 from __future__ import annotations
@@ -38,9 +44,18 @@ from .._validation import check_random_state
 _LETTERS = np.array(list("ABCDEFGHIJKLMNOPRSTUVWY"))
 
 
+#: Rows with ``smile`` at or above this get a smiling portrait, the others a neutral one.
+SMILING = 0.5
+#: The crops carry a 12% margin on each side of the detected face box.
+_CROP_MARGIN = 0.12
+
+
 @functools.lru_cache(maxsize=1)
-def _portraits() -> dict[str, list[np.ndarray]]:
-    """Head crops (RGB) from installed portraits, keyed by expression."""
+def _portraits() -> dict[str, list[tuple[np.ndarray, float]]]:
+    """Head crops (RGB) from installed portraits, keyed by expression, each with its
+    detected share: the area of the box the default detector finds on the pasted crop, as a
+    share of the box the crop was cut around (the feathered edge hides some of the face).
+    Placement divides by it, so that a poster's detected ``face_area`` is the row's."""
     import matplotlib.cbook as cbook
     from skimage import data
 
@@ -49,27 +64,78 @@ def _portraits() -> dict[str, list[np.ndarray]]:
     hopper = cv2.cvtColor(cv2.imread(str(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))), cv2.COLOR_BGR2RGB)
     sources = {"smiling": [data.astronaut(), hopper], "neutral": [np.dstack([data.camera()] * 3)]}
     detector = FaceDetector("ssd")
-    crops: dict[str, list[np.ndarray]] = {}
+    crops: dict[str, list[tuple[np.ndarray, float]]] = {}
     for mood, images in sources.items():
         for image in images:
             decoded = DecodedImage.from_array(image, working_size=max(image.shape[:2]))
             x, y, w, h, _ = max(detector(decoded), key=lambda b: b[2] * b[3])
-            # the crop is the face box itself plus a thin margin, so the pasted box is what a detector sees
-            m = 0.12
+            m = _CROP_MARGIN
             x0, y0 = int(max(x - m * w, 0)), int(max(y - m * h, 0))
             x1, y1 = int(min(x + (1 + m) * w, image.shape[1])), int(min(y + (1 + m) * h, image.shape[0]))
-            crops.setdefault(mood, []).append(np.ascontiguousarray(image[y0:y1, x0:x1]))
+            crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+            crops.setdefault(mood, []).append((crop, _detected_share(crop, detector)))
     return crops
 
 
-def _background(h: int, w: int, colorfulness: float, rng: np.random.Generator) -> np.ndarray:
+def rendered_unit(artworks: pd.DataFrame, feature: str) -> float:
+    """How much of ``feature`` one unit of what the posters show stands for.
+
+    Posters draw ``smile`` as one of two portraits, so the pixels carry only "smiling or
+    not": a switch from neutral to smiling stands for the difference in mean ``smile``
+    between the two groups (among artworks with a face). A true effect per unit of
+    ``smile`` times this is the effect an analysis of the posters can recover. Every other
+    feature is drawn on its own scale: 1.
+    """
+    if feature != "smile":
+        return 1.0
+    faces = artworks.loc[artworks["has_face"] == 1, "smile"]
+    smiling = faces >= SMILING
+    if smiling.all() or not smiling.any():
+        return float("nan")
+    return float(faces[smiling].mean() - faces[~smiling].mean())
+
+
+def _detected_share(crop: np.ndarray, detector: Any, side: int = 240) -> float:
+    """Detected box area over the cut-around box area, for ``crop`` pasted ``side`` pixels
+    wide on a plain 600 x 900 poster (a face of about 7% of the poster)."""
+    from ..features import DecodedImage
+
+    canvas = np.full((900, 600, 3), 128, np.uint8)
+    _paste(canvas, crop, 300, 450, side)
+    decoded = DecodedImage.from_array(canvas)
+    boxes = detector(decoded)
+    if not boxes:
+        return 1.0
+    scale = decoded.gray.shape[1] / 600
+    box = max(boxes, key=lambda b: b[2] * b[3])
+    return float(box[2] * box[3] / scale**2 / (side / (1 + 2 * _CROP_MARGIN)) ** 2)
+
+
+def _background(h: int, w: int, colorfulness: float, rng: np.random.Generator,
+                keep_clear: list[tuple[int, int, int, int]] = ()) -> np.ndarray:
+    """A smooth two-colour field with a few hard-edged shapes on it: the shapes give a poster
+    without faces or text the edges that make its focus measurable. Shapes stay out of the
+    ``keep_clear`` boxes (x, y, w, h): designers keep the title area clean."""
     hues = rng.uniform(0, 180, 2)
     field = cv2.resize(rng.random((4, 3)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
     hsv = np.zeros((h, w, 3), np.float32)
     hsv[..., 0] = np.where(field > 0.5, hues[0], hues[1])
     hsv[..., 1] = np.clip(colorfulness * 2.2, 0, 1) * 255
     hsv[..., 2] = 80 + 120 * field
+    for _ in range(rng.integers(5, 10)):
+        centre = (int(rng.uniform(0, w)), int(rng.uniform(0, h)))
+        axes = (int(rng.uniform(0.04, 0.15) * w), int(rng.uniform(0.04, 0.15) * w))
+        reach = max(axes)
+        if any(_overlaps((centre[0] - reach, centre[1] - reach, 2 * reach, 2 * reach), box) for box in keep_clear):
+            continue
+        shade = float(np.clip(80 + 120 * rng.random() + rng.choice([-1, 1]) * 40, 30, 230))
+        cv2.ellipse(hsv, centre, axes, float(rng.uniform(0, 180)), 0, 360,
+                    (float(hues[rng.integers(2)]), float(hsv[0, 0, 1]), shade), -1)
     return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def _blur(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -96,26 +162,27 @@ def render_poster(row: pd.Series, *, size: tuple[int, int] = (1000, 1500), rando
     """One poster (RGB uint8, ``size`` = (width, height)) for one row of catalog features."""
     rng = check_random_state(random_state)
     w, h = size
-    sharp = float(row.get("sharpness", 0.6))
-    # features are measured at a 512-pixel working size: a blur must survive the 3x downscale.
-    # The background takes the full blur, text half, the finished poster a third (faces stay detectable).
-    sigma = float(np.interp(sharp, [0.2, 0.4, 0.6, 0.8, 1.0], [14.0, 9.0, 5.0, 2.0, 0.0]))
-    canvas = _blur(_background(h, w, float(row.get("colorfulness", 0.3)), rng), sigma)
     n_faces = int(row.get("n_faces", 0)) if row.get("has_face", 0) else 0
     placements = _face_placements(row, n_faces, w, h, rng)
-    text_area = float(row.get("text_area", 0.0))
-    if text_area > 0.002:
-        layer = canvas.copy()
-        _draw_text(layer, text_area, [b for *_, b in placements], rng)
-        written = np.any(layer != canvas, axis=2, keepdims=True)
-        blurred_text = _blur(layer, sigma / 2)
-        canvas = np.where(cv2.dilate(written.astype(np.uint8), np.ones((5, 5)))[..., None] > 0, blurred_text, canvas)
-    # calibrate colour statistics before the faces go in, so faces keep their own contrast
-    canvas = _set_luma(canvas, float(row.get("brightness", 0.45)), float(row.get("contrast", 0.35)),
-                       float(row.get("colorfulness", 0.3)))
+    lines = _plan_text(h, w, float(row.get("text_area", 0.0)), [b for *_, b in placements], rng)
+    canvas = _background(h, w, float(row.get("colorfulness", 0.3)), rng, [line[1] for line in lines])
+    brightness, contrast = float(row.get("brightness", 0.45)), float(row.get("contrast", 0.35))
+    colorfulness = float(row.get("colorfulness", 0.3))
+    canvas = _set_luma(canvas, brightness, contrast, colorfulness)
+    if lines:
+        # titles are drawn legibly on the calibrated background, then held fixed while the
+        # background alone is recalibrated, so that the whole poster meets the row's statistics
+        written = _draw_text(canvas, lines)
+        canvas = _set_luma(canvas, brightness, contrast, colorfulness, fixed=written)
     for crop, (cx, cy, side), _ in placements:
         _paste(canvas, crop, cx, cy, side)
-    return _blur(canvas, min(sigma / 3, 2.5))  # the whole poster, mildly: faces stay detectable
+    return _blur(canvas, focus_blur(float(row.get("sharpness", 0.6)), w))
+
+
+def focus_blur(sharpness: float, width: int = 1000) -> float:
+    """Gaussian blur (sigma, pixels) applied to the whole poster for a row's ``sharpness``:
+    9 px at 0 falling linearly to none at 1, on a 1000-pixel-wide poster (scaled with width)."""
+    return float(np.clip(1.0 - sharpness, 0.0, 1.0) * 9.0 * width / 1000)
 
 
 def _face_placements(row: pd.Series, n_faces: int, w: int, h: int, rng: np.random.Generator) -> list[Any]:
@@ -123,36 +190,42 @@ def _face_placements(row: pd.Series, n_faces: int, w: int, h: int, rng: np.rando
     rest smaller and not overlapping."""
     if not n_faces:
         return []
-    crops = _portraits()["smiling" if row.get("smile", 0) >= 0.5 else "neutral"]
+    crops = _portraits()["smiling" if row.get("smile", 0) >= SMILING else "neutral"]
     area = float(np.clip(row.get("face_area", 0.05), 0.004, 0.45))
     thirds = np.array([(1 / 3, 1 / 3), (2 / 3, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 2 / 3)])
     point = thirds[rng.integers(4)]
     distance = (1 - float(row.get("face_thirds", 1.0))) * np.hypot(1 / 3, 1 / 3)
     angle = rng.uniform(0, 2 * np.pi)
     cx, cy = (point + distance * np.array([np.cos(angle), np.sin(angle)])) * (w, h)
-    side = np.sqrt(area * w * h) * 1.24  # the crop carries a 12% margin around the face box
+    crop, detected_share = crops[rng.integers(len(crops))]
+    side = np.sqrt(area * w * h / detected_share) * (1 + 2 * _CROP_MARGIN)
     cx, cy = float(np.clip(cx, side / 2, w - side / 2)), float(np.clip(cy, side / 2, h - side / 2))
-    out = [(crops[rng.integers(len(crops))], (cx, cy, side), (cx - side / 2, cy - side / 2, side, side))]
+    out = [(crop, (cx, cy, side), (cx - side / 2, cy - side / 2, side, side))]
     for k in range(1, n_faces):
         s = side * (k + 1) ** -0.3 * 0.8
         for _ in range(60):
             x, y = rng.uniform(s / 2, w - s / 2), rng.uniform(s / 2, h - s / 2)
             if all(x + s / 2 < bx or x - s / 2 > bx + bw or y + s / 2 < by or y - s / 2 > by + bh
                    for *_, (bx, by, bw, bh) in out):
-                out.append((crops[rng.integers(len(crops))], (x, y, s), (x - s / 2, y - s / 2, s, s)))
+                out.append((crops[rng.integers(len(crops))][0], (x, y, s), (x - s / 2, y - s / 2, s, s)))
                 break
     return out
 
 
-def _draw_text(canvas: np.ndarray, text_area: float, boxes: list[tuple[int, int, int, int]], rng: np.random.Generator) -> None:
-    """Centred lines of capitals, 3.5% of the poster high, until their boxes cover ``text_area``."""
-    h, w = canvas.shape[:2]
+_FONT, _THICKNESS = cv2.FONT_HERSHEY_DUPLEX, 3
+
+
+def _plan_text(h: int, w: int, text_area: float, boxes: list[tuple[float, float, float, float]],
+               rng: np.random.Generator) -> list[tuple[str, tuple[int, int, int, int], float]]:
+    """Centred lines of capitals, 3.5% of the poster high, from the bottom up in bands free of
+    faces, until their boxes cover ``text_area``: (text, box (x, y, w, h), font scale) each."""
+    if text_area <= 0.002:
+        return []
     target = text_area * w * h
     line_h = int(0.035 * h)
-    scale = cv2.getFontScaleFromHeight(cv2.FONT_HERSHEY_DUPLEX, line_h, 3)
-    letter_w = cv2.getTextSize("M", cv2.FONT_HERSHEY_DUPLEX, scale, 3)[0][0]
-    colour = (255, 255, 255) if rng.random() < 0.5 else (15, 15, 15)
-    drawn = 0.0
+    scale = cv2.getFontScaleFromHeight(_FONT, line_h, _THICKNESS)
+    letter_w = cv2.getTextSize("M", _FONT, scale, _THICKNESS)[0][0]
+    lines, drawn = [], 0.0
     for y in range(h - line_h, line_h, -int(line_h * 1.7)):
         if drawn >= target:
             break
@@ -160,29 +233,64 @@ def _draw_text(canvas: np.ndarray, text_area: float, boxes: list[tuple[int, int,
             continue
         width = min(w * 0.9, max((target - drawn) / line_h, 4 * letter_w))
         text = "".join(rng.choice(_LETTERS, max(4, int(width / letter_w))))
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, 3)
-        cv2.putText(canvas, text, (int((w - tw) / 2), y), cv2.FONT_HERSHEY_DUPLEX, scale, colour, 3, cv2.LINE_AA)
+        (tw, th), _ = cv2.getTextSize(text, _FONT, scale, _THICKNESS)
+        lines.append((text, (int((w - tw) / 2), y - th, tw, th), scale))
         drawn += tw * th
+    return lines
+
+
+def _draw_text(canvas: np.ndarray, lines: list[tuple[str, tuple[int, int, int, int], float]]) -> np.ndarray:
+    """Draw the planned lines in place, each white or black, whichever stands out from the
+    background behind it; returns the mask of written pixels."""
+    luma = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
+    written = np.zeros(canvas.shape[:2], np.uint8)
+    for text, (x, top, tw, th), scale in lines:
+        behind = float(luma[max(top, 0):top + th, x:x + tw].mean())
+        colour = (15, 15, 15) if behind > 128 else (255, 255, 255)
+        cv2.putText(canvas, text, (x, top + th), _FONT, scale, colour, _THICKNESS, cv2.LINE_AA)
+        cv2.putText(written, text, (x, top + th), _FONT, scale, 255, _THICKNESS, cv2.LINE_AA)
+    return written > 0
 
 
 def _set_luma(rgb: np.ndarray, brightness: float, contrast: float, colorfulness: float | None = None,
-              iterations: int = 4) -> np.ndarray:
-    """Calibrate the finished poster so that, measured at the 512-pixel working size, its
-    brightness, contrast and colourfulness are the row's: Y is shifted and stretched and the
-    chroma (Cr, Cb around 128) scaled, a few times, since clipping and downscaling move them."""
-    from ..features._io import DecodedImage
+              iterations: int = 4, fixed: np.ndarray | None = None) -> np.ndarray:
+    """Calibrate the poster so that, measured at the 512-pixel working size, its brightness,
+    contrast and colourfulness are the row's: Y is shifted and stretched and the chroma (Cr,
+    Cb around 128) scaled, a few rounds, since clipping moves them. Pixels in ``fixed`` (the
+    titles) are measured but never changed.
+
+    The rounds run on the working-size image: downscaling is linear, so the transform found
+    there is the one the full-size poster needs (up to clipping); it is applied once at the end.
+    """
+    from ..features._io import DecodedImage, _shrink
     from ..features._pixels import color_features
 
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    free = np.ones(ycc.shape[:2], np.float32) if fixed is None else (~fixed).astype(np.float32)
+    free_small = _shrink(free, 512)  # the share of each working-size pixel that may change
+    changeable = _shrink(ycc * free[..., None], 512)
+    kept = _shrink(ycc * (1 - free)[..., None], 512)
+    luma_free, luma_kept = changeable[..., 0].copy(), kept[..., 0].copy()
+    chroma_free = changeable[..., 1:] - 128 * free_small[..., None]  # chroma around its neutral 128
+    chroma_base = kept[..., 1:] + 128 * free_small[..., None]
+    weight = max(float(free_small.sum()), 1e-9)
+    gain_y, offset_y, scale_c = 1.0, 0.0, 1.0
     for _ in range(iterations):
-        out = cv2.cvtColor(np.clip(ycc, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
-        measured = color_features(DecodedImage.from_array(out))
-        y = ycc[..., 0]
+        luma = luma_kept + gain_y * luma_free + offset_y * free_small
+        small = np.dstack([luma, chroma_base + scale_c * chroma_free])
+        measured = color_features(DecodedImage.from_array(
+            cv2.cvtColor(np.clip(small, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)))
+        centre = float((gain_y * luma_free + offset_y * free_small).sum()) / weight
         gain = (contrast + 1e-3) / (measured["contrast"] + 1e-3)
-        ycc[..., 0] = (y - y.mean()) * gain + y.mean() + (brightness - measured["brightness"]) * 255
+        gain_y, offset_y = gain * gain_y, gain * offset_y + (1 - gain) * centre + (brightness - measured["brightness"]) * 255
         if colorfulness is not None and measured["colorfulness"] > 1e-3:
-            ycc[..., 1:] = 128 + (ycc[..., 1:] - 128) * np.clip(colorfulness / measured["colorfulness"], 0.2, 5.0)
-    return cv2.cvtColor(np.clip(ycc, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
+            scale_c *= float(np.clip(colorfulness / measured["colorfulness"], 0.2, 5.0))
+    out = ycc.copy()
+    out[..., 0] = gain_y * ycc[..., 0] + offset_y
+    out[..., 1:] = 128 + scale_c * (ycc[..., 1:] - 128)
+    if fixed is not None:
+        np.copyto(out, ycc, where=fixed[..., None])  # the titles keep their colour
+    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
 
 
 def render_posters(artworks: pd.DataFrame, out_dir: str | os.PathLike[str], *, size: tuple[int, int] = (1000, 1500),

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 import glob as globlib
-import multiprocessing
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +49,8 @@ class _Config:
     working_size: int
     max_pixels: int
     detector: tuple[Any, float, str | None]
+    #: one OpenCV thread per task: set where processes (pool or cluster workers) are the parallelism
+    single_threaded: bool = False
 
 
 @functools.lru_cache(maxsize=4)
@@ -62,6 +62,8 @@ def _extract_one(item: tuple[str, Any], config: _Config) -> tuple[str, dict[str,
     """Decode one image once and run every feature on the shared arrays. Never raises."""
     ident, source = item
     where = str(source) if not isinstance(source, np.ndarray) else f"array {ident!r}"
+    if config.single_threaded:
+        _init_worker()
     try:
         img = (DecodedImage.from_array(source, config.working_size, where) if isinstance(source, np.ndarray)
                else decode_file(source, config.working_size, config.max_pixels))
@@ -84,7 +86,8 @@ def _extract_one(item: tuple[str, Any], config: _Config) -> tuple[str, dict[str,
 def _init_worker() -> None:
     import cv2
 
-    cv2.setNumThreads(1)  # processes are the parallelism; OpenCV threads would oversubscribe the cores
+    if cv2.getNumThreads() != 1:  # setting it rebuilds OpenCV's thread pool: only once per process
+        cv2.setNumThreads(1)  # processes are the parallelism; OpenCV threads would oversubscribe the cores
 
 
 def collect_images(images: Any) -> list[tuple[str, Any]]:
@@ -172,25 +175,15 @@ def extract_features(
         raise FeatureError(f"n_jobs must be at least 1, got {n_jobs}.")
     if any(s.needs_detector for s in specs):
         FaceDetector(face_detector, face_threshold, face_model_path)  # configuration errors surface here, once
-    config = _Config(specs, working_size, max_pixels, (face_detector, face_threshold, face_model_path))
+    config = _Config(specs, working_size, max_pixels, (face_detector, face_threshold, face_model_path),
+                     single_threaded=executor is not None or n_jobs > 1)
     items = collect_images(images)
     work = functools.partial(_extract_one, config=config)
     if executor is not None:
         futures = executor.map(work, items, batch_size=64, pure=False)
         results = _progress(executor.gather(futures, asynchronous=False), len(items), progress)
     elif n_jobs > 1 and len(items) > 1:
-        # spawn, not fork: forking a process that already runs OpenMP/OpenCV threads can deadlock
-        try:
-            with ProcessPoolExecutor(max_workers=n_jobs, initializer=_init_worker,
-                                     mp_context=multiprocessing.get_context("spawn")) as pool:
-                chunk = max(1, min(16, len(items) // (4 * n_jobs)))
-                results = list(_progress(pool.map(work, items, chunksize=chunk), len(items), progress))
-        except BrokenProcessPool as exc:
-            raise FeatureError(
-                "the process pool could not start its workers. Worker processes re-import your main script: run "
-                "extraction from a file guarded by 'if __name__ == \"__main__\":' (or a notebook), make custom "
-                "feature functions importable top-level functions, or use n_jobs=1."
-            ) from exc
+        results = _in_processes(work, items, n_jobs, progress)
     else:
         results = list(_progress(map(work, items), len(items), progress))
     columns = [c for s in specs for c in s.columns]
@@ -208,6 +201,28 @@ def extract_features(
             table[col] = table[col].astype(np.int64)
     table.errors = pd.DataFrame(errors, columns=ERROR_COLUMNS)
     return table
+
+
+def _in_processes(work: Any, items: list[tuple[str, Any]], n_jobs: int, progress: bool) -> list[Any]:
+    """Map ``work`` over ``items`` in joblib's reusable loky process pool, in order.
+
+    The workers outlive the call (loky shuts them down after 5 idle minutes), so a second
+    batch does not pay for starting processes and loading the detector again; the pool is
+    the one joblib (and so scikit-learn) uses. Loky starts clean processes (no fork of a
+    process that runs OpenMP/OpenCV threads) and pickles with cloudpickle, so feature
+    functions defined in a notebook work too.
+    """
+    from joblib import Parallel, delayed
+
+    batch = max(1, min(16, len(items) // (8 * n_jobs)))
+    try:
+        run = Parallel(n_jobs=n_jobs, backend="loky", batch_size=batch, return_as="generator")
+        return list(_progress(run(delayed(work)(item) for item in items), len(items), progress))
+    except BrokenProcessPool as exc:  # loky's TerminatedWorkerError is a subclass
+        raise FeatureError(
+            f"a worker process died while extracting features ({exc}). An image may have exhausted memory, or a "
+            "custom feature function crashed the interpreter: retry with n_jobs=1 to find the image."
+        ) from exc
 
 
 def _progress(iterable: Iterable[Any], total: int, enabled: bool) -> Iterable[Any]:

@@ -62,18 +62,26 @@ class DecodedImage:
             raise ImageReadError(f"{source}: unsupported dtype {arr.dtype}; use uint8, uint16 or float in [0, 1].")
         h, w = arr.shape[:2]
         _check_side(w, h, source)
-        return cls._finish(np.ascontiguousarray(arr), (w, h), working_size)
+        rgb = _shrink(np.ascontiguousarray(arr), working_size)
+        if np.shares_memory(rgb, array):
+            rgb = rgb.copy()  # the arrays are frozen below: never freeze the caller's
+        return cls._finish(rgb, (w, h))
 
     @classmethod
-    def _finish(cls, rgb: np.ndarray, original: tuple[int, int], working_size: int) -> DecodedImage:
-        h, w = rgb.shape[:2]
-        scale = working_size / max(h, w)
-        if scale < 1:
-            rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    def _finish(cls, rgb: np.ndarray, original: tuple[int, int]) -> DecodedImage:
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         rgb.setflags(write=False)
         gray.setflags(write=False)
         return cls(rgb, gray, original)
+
+
+def _shrink(pixels: np.ndarray, working_size: int) -> np.ndarray:
+    """Resize so the longer side is at most ``working_size`` (area averaging)."""
+    h, w = pixels.shape[:2]
+    scale = working_size / max(h, w)
+    if scale >= 1:
+        return pixels
+    return cv2.resize(pixels, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def _check_side(w: int, h: int, source: str) -> None:
@@ -141,8 +149,8 @@ def decode_file(path: str | os.PathLike[str], working_size: int = 512,
     if fmt == "JPEG" and _truncated_jpeg(data):
         raise ImageReadError(f"{path}: the JPEG is truncated (no end-of-image marker); the bottom of the image is "
                              "missing. Re-export it.")
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    return DecodedImage._finish(rgb, (width, height), working_size)
+    # shrink first: colour conversion then touches only the working-size pixels
+    return DecodedImage._finish(cv2.cvtColor(_shrink(bgr, working_size), cv2.COLOR_BGR2RGB), (width, height))
 
 
 def _truncated_jpeg(data: np.ndarray) -> bool:
