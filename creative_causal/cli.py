@@ -145,6 +145,10 @@ def _validate(args: argparse.Namespace) -> dict[str, Any]:
 
 #: Features the demo tests: ones the renderer draws and the extractor reads back.
 DEMO_TREATMENTS = ("has_face", "n_faces", "face_area", "smile", "brightness", "colorfulness", "contrast", "text_area")
+#: The renderer does not draw composition: measured from a poster, it is made by the faces and
+#: titles placed on it, so in the demo's graph it is their descendant (never adjusted for them).
+DEMO_LAYOUT_EDGES = tuple((part, measure) for part in ("has_face", "n_faces", "face_area", "face_thirds", "text_area")
+                          for measure in ("thirds", "negative_space", "symmetry", "depth_of_field"))
 
 
 def _demo(args: argparse.Namespace) -> dict[str, Any]:
@@ -154,6 +158,7 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
 
     from .datasets import load_demo_program, render_posters, rendered_unit, simulate_program, write_program
     from .features import extract_features
+    from .graph import creative_graph
     from .study import CreativeStudy
 
     say = (lambda text: None) if (args.quiet or args.json) else (lambda text: print(text, file=sys.stderr, flush=True))
@@ -173,8 +178,9 @@ def _demo(args: argparse.Namespace) -> dict[str, Any]:
     features = extract_features(posters, n_jobs=args.n_jobs, progress=False)
     _with_artwork_column(features).to_parquet(out / "features.parquet", index=False)
     say(f"[3/4] analysing {len(DEMO_TREATMENTS)} features ({time.perf_counter() - start:.0f} s) ...")
-    result = CreativeStudy(program.ab_results(), features, treatments=list(DEMO_TREATMENTS), images=posters,
-                           n_jobs=args.n_jobs, random_state=seed).run()
+    graph = creative_graph(program.ab_results().join(features), extra_edges=DEMO_LAYOUT_EDGES)
+    result = CreativeStudy(program.ab_results(), features, graph=graph, treatments=list(DEMO_TREATMENTS),
+                           images=posters, n_jobs=args.n_jobs, random_state=seed).run()
     result.save(out / "study")
     report = result.to_html(out / "report.html")
     say(f"[4/4] wrote the report ({time.perf_counter() - start:.0f} s)")

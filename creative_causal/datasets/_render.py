@@ -4,9 +4,10 @@ tested against known truth.
 The mapping from a row to pixels (a 1000 x 1500 JPEG by default):
 
 - **background**: a smooth two-colour field (random hues), its saturation scaled by
-  ``colorfulness``; before the faces go in the poster is calibrated (a few rounds of
+  ``colorfulness``; before titles and faces go in, it is calibrated (a few rounds of
   shifting and stretching luma and scaling chroma, measured at the 512-pixel working size)
-  so that its brightness, contrast and colourfulness are the row's;
+  so that its brightness, contrast and colourfulness are the row's. The extractor measures
+  these outside faces and text, so they read back as the row's values;
 - **faces**: ``n_faces`` heads cut from public-domain portraits that ship in installed
   packages (scikit-image's astronaut and cameraman, matplotlib's Grace Hopper; located at
   run time by the face detector, never copied into the repository). The smiling portraits
@@ -19,8 +20,7 @@ The mapping from a row to pixels (a 1000 x 1500 JPEG by default):
 - **text**: lines of capital letters (OpenCV Hershey font) whose bounding boxes add up to
   ``text_area`` of the poster, placed in bands free of faces and background shapes (title
   areas are kept clean), each line white or black,
-  whichever stands out from the background behind it (titles are made to be read); the
-  background is recalibrated around them;
+  whichever stands out from the background behind it (titles are made to be read);
 - **focus**: the finished poster is blurred with a Gaussian whose sigma falls linearly from
   9 px at ``sharpness`` 0 to none at 1 (:func:`focus_blur`, on a 1000-pixel-wide poster;
   scaled with the width). Faces stay detectable: at the detector's input this is at most
@@ -168,12 +168,9 @@ def render_poster(row: pd.Series, *, size: tuple[int, int] = (1000, 1500), rando
     canvas = _background(h, w, float(row.get("colorfulness", 0.3)), rng, [line[1] for line in lines])
     brightness, contrast = float(row.get("brightness", 0.45)), float(row.get("contrast", 0.35))
     colorfulness = float(row.get("colorfulness", 0.3))
+    # the background carries the row's statistics: the extractor measures them outside faces and titles
     canvas = _set_luma(canvas, brightness, contrast, colorfulness)
-    if lines:
-        # titles are drawn legibly on the calibrated background, then held fixed while the
-        # background alone is recalibrated, so that the whole poster meets the row's statistics
-        written = _draw_text(canvas, lines)
-        canvas = _set_luma(canvas, brightness, contrast, colorfulness, fixed=written)
+    _draw_text(canvas, lines)
     for crop, (cx, cy, side), _ in placements:
         _paste(canvas, crop, cx, cy, side)
     return _blur(canvas, focus_blur(float(row.get("sharpness", 0.6)), w))
@@ -239,25 +236,21 @@ def _plan_text(h: int, w: int, text_area: float, boxes: list[tuple[float, float,
     return lines
 
 
-def _draw_text(canvas: np.ndarray, lines: list[tuple[str, tuple[int, int, int, int], float]]) -> np.ndarray:
+def _draw_text(canvas: np.ndarray, lines: list[tuple[str, tuple[int, int, int, int], float]]) -> None:
     """Draw the planned lines in place, each white or black, whichever stands out from the
-    background behind it; returns the mask of written pixels."""
+    background behind it."""
     luma = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
-    written = np.zeros(canvas.shape[:2], np.uint8)
     for text, (x, top, tw, th), scale in lines:
         behind = float(luma[max(top, 0):top + th, x:x + tw].mean())
         colour = (15, 15, 15) if behind > 128 else (255, 255, 255)
         cv2.putText(canvas, text, (x, top + th), _FONT, scale, colour, _THICKNESS, cv2.LINE_AA)
-        cv2.putText(written, text, (x, top + th), _FONT, scale, 255, _THICKNESS, cv2.LINE_AA)
-    return written > 0
 
 
 def _set_luma(rgb: np.ndarray, brightness: float, contrast: float, colorfulness: float | None = None,
-              iterations: int = 4, fixed: np.ndarray | None = None) -> np.ndarray:
-    """Calibrate the poster so that, measured at the 512-pixel working size, its brightness,
-    contrast and colourfulness are the row's: Y is shifted and stretched and the chroma (Cr,
-    Cb around 128) scaled, a few rounds, since clipping moves them. Pixels in ``fixed`` (the
-    titles) are measured but never changed.
+              iterations: int = 4) -> np.ndarray:
+    """Calibrate the background so that, measured at the 512-pixel working size, its
+    brightness, contrast and colourfulness are the row's: Y is shifted and stretched and the
+    chroma (Cr, Cb around 128) scaled, a few rounds, since clipping moves them.
 
     The rounds run on the working-size image: downscaling is linear, so the transform found
     there is the one the full-size poster needs (up to clipping); it is applied once at the end.
@@ -266,31 +259,21 @@ def _set_luma(rgb: np.ndarray, brightness: float, contrast: float, colorfulness:
     from ..features._pixels import color_features
 
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    free = np.ones(ycc.shape[:2], np.float32) if fixed is None else (~fixed).astype(np.float32)
-    free_small = _shrink(free, 512)  # the share of each working-size pixel that may change
-    changeable = _shrink(ycc * free[..., None], 512)
-    kept = _shrink(ycc * (1 - free)[..., None], 512)
-    luma_free, luma_kept = changeable[..., 0].copy(), kept[..., 0].copy()
-    chroma_free = changeable[..., 1:] - 128 * free_small[..., None]  # chroma around its neutral 128
-    chroma_base = kept[..., 1:] + 128 * free_small[..., None]
-    weight = max(float(free_small.sum()), 1e-9)
+    small = _shrink(ycc, 512)
+    luma, chroma = small[..., 0].copy(), small[..., 1:] - 128  # chroma around its neutral 128
     gain_y, offset_y, scale_c = 1.0, 0.0, 1.0
     for _ in range(iterations):
-        luma = luma_kept + gain_y * luma_free + offset_y * free_small
-        small = np.dstack([luma, chroma_base + scale_c * chroma_free])
+        current = np.dstack([gain_y * luma + offset_y, 128 + scale_c * chroma])
         measured = color_features(DecodedImage.from_array(
-            cv2.cvtColor(np.clip(small, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)))
-        centre = float((gain_y * luma_free + offset_y * free_small).sum()) / weight
+            cv2.cvtColor(np.clip(current, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)))
+        centre = float(gain_y * luma.mean() + offset_y)
         gain = (contrast + 1e-3) / (measured["contrast"] + 1e-3)
         gain_y, offset_y = gain * gain_y, gain * offset_y + (1 - gain) * centre + (brightness - measured["brightness"]) * 255
         if colorfulness is not None and measured["colorfulness"] > 1e-3:
             scale_c *= float(np.clip(colorfulness / measured["colorfulness"], 0.2, 5.0))
-    out = ycc.copy()
-    out[..., 0] = gain_y * ycc[..., 0] + offset_y
-    out[..., 1:] = 128 + scale_c * (ycc[..., 1:] - 128)
-    if fixed is not None:
-        np.copyto(out, ycc, where=fixed[..., None])  # the titles keep their colour
-    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
+    ycc[..., 0] = gain_y * ycc[..., 0] + offset_y
+    ycc[..., 1:] = 128 + scale_c * (ycc[..., 1:] - 128)
+    return cv2.cvtColor(np.clip(ycc, 0, 255).astype(np.uint8), cv2.COLOR_YCrCb2RGB)
 
 
 def render_posters(artworks: pd.DataFrame, out_dir: str | os.PathLike[str], *, size: tuple[int, int] = (1000, 1500),

@@ -164,6 +164,36 @@ def smile_strength(img: DecodedImage, box: Box) -> float:
     return float(min(np.max(neighbours, initial=0) / 40.0, 1.0))
 
 
+def detect_faces(img: DecodedImage, detector: FaceDetector) -> list[Box]:
+    """The detector's boxes on ``img``, computed once per image and detector."""
+    key = ("faces", id(detector))
+    if key not in img.cache:
+        img.cache[key] = detector(img)
+    return img.cache[key]
+
+
+#: Around a face box, this share of its size on each side is face too (hair, ears, chin).
+FACE_SURROUND = 0.25
+#: Below this share of background, statistics fall back to the whole image.
+MIN_BACKGROUND = 0.2
+
+
+def background_mask(img: DecodedImage, detector: FaceDetector | None) -> np.ndarray | None:
+    """Pixels that are neither a face (box plus 25% around) nor text, as uint8 0/1; ``None``
+    when there is nothing to exclude, when no detector is given, or when less than 20% of
+    the image would remain (then statistics use the whole image)."""
+    if detector is None:
+        return None
+    h, w = img.gray.shape
+    mask = np.ones((h, w), np.uint8)
+    for x, y, bw, bh, _ in detect_faces(img, detector):
+        x0, y0 = int(max(x - FACE_SURROUND * bw, 0)), int(max(y - FACE_SURROUND * bh, 0))
+        mask[y0:int(min(y + (1 + FACE_SURROUND) * bh, h)), x0:int(min(x + (1 + FACE_SURROUND) * bw, w))] = 0
+    mask[text_mask(img)] = 0
+    share = float(mask.mean())
+    return None if share == 1.0 or share < MIN_BACKGROUND else mask
+
+
 def face_features(img: DecodedImage, detector: FaceDetector) -> dict[str, float]:
     """Face presence, count, size, shot type, placement and expression.
 
@@ -177,7 +207,7 @@ def face_features(img: DecodedImage, detector: FaceDetector) -> dict[str, float]
     All are 0 without a face. Fooled by painted or animated faces (often missed), faces
     smaller than about 1/30 of the image width, and heavy profile views.
     """
-    boxes = detector(img)
+    boxes = detect_faces(img, detector)
     h, w = img.gray.shape
     if not boxes:
         return {"has_face": 0.0, "n_faces": 0.0, "face_area": 0.0, "closeup": 0.0, "face_thirds": 0.0, "smile": 0.0}
@@ -220,11 +250,24 @@ def text_features(img: DecodedImage) -> dict[str, float]:
     windows, railings: read as text), and misses letters taller than about 8% of the image
     (too sparse for the window), handwriting and vertical text.
     """
+    area = float(text_mask(img).mean())
+    return {"text_area": area, "has_text": float(area >= 0.01)}
+
+
+def text_mask(img: DecodedImage) -> np.ndarray:
+    """The text lines of :func:`text_features` as a boolean mask, computed once per image."""
+    if "text" not in img.cache:
+        img.cache["text"] = _find_text(img)
+    return img.cache["text"]
+
+
+def _find_text(img: DecodedImage) -> np.ndarray:
     gray = np.asarray(img.gray)
     h, w = gray.shape
     gradient = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    mask = np.zeros((h, w), dtype=bool)
     if gradient.max() < 40:  # no strong edges at all: Otsu would split noise
-        return {"text_area": 0.0, "has_text": 0.0}
+        return mask
     _, edges = cv2.threshold(gradient, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     rising = np.zeros((h, w), np.float32)
     rising[:, 1:] = edges[:, 1:] > edges[:, :-1]
@@ -232,7 +275,6 @@ def text_features(img: DecodedImage) -> dict[str, float]:
     dense = cv2.morphologyEx((density >= STROKE_DENSITY).astype(np.uint8), cv2.MORPH_CLOSE,
                              cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 40), 1)))
     _, _, stats, _ = cv2.connectedComponentsWithStats(dense, connectivity=8)
-    mask = np.zeros((h, w), dtype=bool)
     for x, y, bw, bh, _ in stats[1:]:
         if bw < 2 * bh or not LINE_HEIGHT[0] * h <= bh <= LINE_HEIGHT[1] * h:
             continue
@@ -246,5 +288,4 @@ def text_features(img: DecodedImage) -> dict[str, float]:
             rows = np.flatnonzero(edges[y:y + bh, x:x + bw].any(axis=1))
             if cols.size and rows.size:
                 mask[y + rows[0]:y + rows[-1] + 1, x + cols[0]:x + cols[-1] + 1] = True
-    area = float(mask.mean())
-    return {"text_area": area, "has_text": float(area >= 0.01)}
+    return mask

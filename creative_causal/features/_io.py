@@ -9,7 +9,7 @@ larger than the working size are decoded at 1/2, 1/4 or 1/8 scale by libjpeg its
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -37,11 +37,15 @@ class DecodedImage:
         Rec. 601 luma of ``rgb``.
     original_size : (int, int)
         (width, height) of the file.
+    cache : dict
+        Results that several features share (the face boxes, the text mask), computed once
+        per image by whichever feature needs them first.
     """
 
     rgb: np.ndarray
     gray: np.ndarray
     original_size: tuple[int, int]
+    cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_array(cls, array: np.ndarray, working_size: int = 512, source: str = "array") -> DecodedImage:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ._faces import FaceDetector, background_mask
 from ._io import DecodedImage
 
 #: Luma at or below / at or above these counts as clipped to black / white.
@@ -19,8 +20,13 @@ WARMTH_MIN_SATURATION = 0.2
 NEGATIVE_SPACE_LEVEL = 0.25
 
 
-def color_features(img: DecodedImage) -> dict[str, float]:
-    """Brightness, contrast, colourfulness, saturation and warmth.
+def color_features(img: DecodedImage, detector: FaceDetector | None = None) -> dict[str, float]:
+    """Brightness, contrast, colourfulness, saturation and warmth of the scene.
+
+    With a ``detector`` (as in :func:`extract_features`), they are measured outside the
+    faces (each box and 25% around it) and the text lines, the background the designer
+    chose: a face or a title then does not move them. Otherwise, and when faces and text
+    cover more than 80% of the image, over the whole image.
 
     - ``brightness`` (0..1): mean Rec. 601 luma / 255. Fooled by large black borders.
     - ``contrast`` (0..1): RMS contrast, 2 x standard deviation of luma / 255, clipped.
@@ -31,27 +37,30 @@ def color_features(img: DecodedImage) -> dict[str, float]:
       warm hues (red to yellow, 330-60 degrees) minus the share with cool hues (cyan to
       violet, 170-290 degrees). Skin tones count as warm.
     """
+    mask = background_mask(img, detector)
     # uint8 and OpenCV reductions throughout: this runs on every image of a catalogue
     r, g, b = cv2.split(img.rgb)
     rg = cv2.subtract(r, g, dtype=cv2.CV_16S)
     yb = cv2.subtract(cv2.addWeighted(r, 0.5, g, 0.5, 0.0, dtype=cv2.CV_32F), b, dtype=cv2.CV_32F)
-    (rg_mean,), (rg_std,) = cv2.meanStdDev(rg)
-    (yb_mean,), (yb_std,) = cv2.meanStdDev(yb)
+    (rg_mean,), (rg_std,) = cv2.meanStdDev(rg, mask=mask)
+    (yb_mean,), (yb_std,) = cv2.meanStdDev(yb, mask=mask)
     colourfulness = np.hypot(rg_std[0], yb_std[0]) + 0.3 * np.hypot(rg_mean[0], yb_mean[0])
-    (luma_mean,), (luma_std,) = cv2.meanStdDev(img.gray)
+    (luma_mean,), (luma_std,) = cv2.meanStdDev(img.gray, mask=mask)
     # shares and means: a half-size image gives the same values to a fraction of a percent, 4x cheaper
-    half = cv2.resize(img.rgb, (max(1, img.rgb.shape[1] // 2), max(1, img.rgb.shape[0] // 2)),
-                      interpolation=cv2.INTER_AREA)
+    half_size = (max(1, img.rgb.shape[1] // 2), max(1, img.rgb.shape[0] // 2))
+    half = cv2.resize(img.rgb, half_size, interpolation=cv2.INTER_AREA)
+    counted = np.ones(half.shape[:2], bool) if mask is None else cv2.resize(mask, half_size, interpolation=cv2.INTER_NEAREST) > 0
     hue, sat, val = cv2.split(cv2.cvtColor(half, cv2.COLOR_RGB2HSV))  # OpenCV: hue in degrees / 2, 0..255 else
-    coloured = (sat >= round(WARMTH_MIN_SATURATION * 255)) & (val >= 39)  # value >= 0.15
+    coloured = counted & (sat >= round(WARMTH_MIN_SATURATION * 255)) & (val >= 39)  # value >= 0.15
     warm = coloured & ((hue >= 165) | (hue < 30))  # 330..60 degrees
     cool = coloured & (hue >= 85) & (hue < 145)  # 170..290 degrees
+    n = max(int(np.count_nonzero(counted)), 1)
     return {
         "brightness": float(luma_mean[0] / 255.0),
         "contrast": float(min(2.0 * luma_std[0] / 255.0, 1.0)),
         "colorfulness": float(min(colourfulness / 150.0, 1.0)),
-        "saturation": float(cv2.mean(sat)[0] / 255.0),
-        "warmth": float(np.count_nonzero(warm) - np.count_nonzero(cool)) / hue.size,
+        "saturation": float(sat[counted].mean() / 255.0),
+        "warmth": float(np.count_nonzero(warm) - np.count_nonzero(cool)) / n,
     }
 
 
@@ -84,7 +93,7 @@ def focus_blur_radius(gray: np.ndarray) -> float:
     return float(np.sqrt(max(1.0 / (2.0 * ratio) - _INTRINSIC_EDGE_SIGMA2, 0.0))) if ratio > 0 else float("inf")
 
 
-def quality_features(img: DecodedImage) -> dict[str, float]:
+def quality_features(img: DecodedImage, detector: FaceDetector | None = None) -> dict[str, float]:
     """Sharpness and exposure clipping.
 
     - ``sharpness`` (0..1): focus, 1 / (1 + r) where r is the blur radius of the image's
@@ -93,13 +102,16 @@ def quality_features(img: DecodedImage) -> dict[str, float]:
       Independent of contrast and of how much of the image is edges. Fooled by noise and
       film grain (read as sharp) and by soft subjects such as fog or skin close-ups (read as
       blurred).
-    - ``exposure_clip`` (0..1): share of pixels with luma <= 5 or >= 250.
+    - ``exposure_clip`` (0..1): share of pixels with luma <= 5 or >= 250, outside faces and
+      text when a ``detector`` is given (as for :func:`color_features`: white or black
+      titles are not clipped exposure).
     """
     radius = focus_blur_radius(img.gray)
-    luma = img.gray
+    clipped = (img.gray <= CLIP_LOW) | (img.gray >= CLIP_HIGH)
+    mask = background_mask(img, detector)
     return {
         "sharpness": 0.0 if not np.isfinite(radius) else float(1.0 / (1.0 + radius)),
-        "exposure_clip": float(np.mean((luma <= CLIP_LOW) | (luma >= CLIP_HIGH))),
+        "exposure_clip": float(clipped.mean() if mask is None else clipped[mask > 0].mean()),
     }
 
 

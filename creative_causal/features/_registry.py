@@ -65,12 +65,12 @@ def _text_fn(img: DecodedImage, **_: Any) -> Mapping[str, float]:
     return _faces.text_features(img)
 
 
-def _color_fn(img: DecodedImage, **_: Any) -> Mapping[str, float]:
-    return _pixels.color_features(img)
+def _color_fn(img: DecodedImage, detector: Any = None, **_: Any) -> Mapping[str, float]:
+    return _pixels.color_features(img, detector)  # measured outside faces and text
 
 
-def _quality_fn(img: DecodedImage, **_: Any) -> Mapping[str, float]:
-    return _pixels.quality_features(img)
+def _quality_fn(img: DecodedImage, detector: Any = None, **_: Any) -> Mapping[str, float]:
+    return _pixels.quality_features(img, detector)
 
 
 def _composition_fn(img: DecodedImage, **_: Any) -> Mapping[str, float]:
@@ -85,10 +85,11 @@ _UNIT = ("share", (0.0, 1.0))
 register_feature("faces", _faces_fn, group="faces", needs_detector=True, columns={
     "has_face": ("0/1", (0.0, 1.0)), "n_faces": ("count", (0.0, float("inf"))), "face_area": _UNIT,
     "closeup": ("0/1", (0.0, 1.0)), "face_thirds": _UNIT, "smile": _UNIT})
-register_feature("color", _color_fn, group="color", columns={
+register_feature("color", _color_fn, group="color", needs_detector=True, columns={
     "brightness": _UNIT, "contrast": _UNIT, "colorfulness": _UNIT, "saturation": _UNIT,
     "warmth": ("balance", (-1.0, 1.0))})
-register_feature("quality", _quality_fn, group="quality", columns={"sharpness": _UNIT, "exposure_clip": _UNIT})
+register_feature("quality", _quality_fn, group="quality", needs_detector=True,
+                 columns={"sharpness": _UNIT, "exposure_clip": _UNIT})
 register_feature("composition", _composition_fn, group="composition", columns={
     "thirds": _UNIT, "negative_space": _UNIT, "depth_of_field": _UNIT, "symmetry": _UNIT})
 register_feature("text", _text_fn, group="text", columns={"text_area": _UNIT, "has_text": ("0/1", (0.0, 1.0))})
