@@ -63,7 +63,7 @@ def _extract_one(item: tuple[str, Any], config: _Config) -> tuple[str, dict[str,
     ident, source = item
     where = str(source) if not isinstance(source, np.ndarray) else f"array {ident!r}"
     if config.single_threaded:
-        _init_worker()
+        _one_opencv_thread()
     try:
         img = (DecodedImage.from_array(source, config.working_size, where) if isinstance(source, np.ndarray)
                else decode_file(source, config.working_size, config.max_pixels))
@@ -83,11 +83,12 @@ def _extract_one(item: tuple[str, Any], config: _Config) -> tuple[str, dict[str,
         return ident, None, (where, type(exc).__name__, f"unexpected error: {exc}")
 
 
-def _init_worker() -> None:
+def _one_opencv_thread() -> None:
+    """Processes are the parallelism: OpenCV threads on top would oversubscribe the cores."""
     import cv2
 
     if cv2.getNumThreads() != 1:  # setting it rebuilds OpenCV's thread pool: only once per process
-        cv2.setNumThreads(1)  # processes are the parallelism; OpenCV threads would oversubscribe the cores
+        cv2.setNumThreads(1)
 
 
 def collect_images(images: Any) -> list[tuple[str, Any]]:
@@ -144,7 +145,8 @@ def extract_features(
         (``"faces"``, ``"color"``, ``"quality"``, ``"composition"``, ``"text"``,
         ``"embedding"``) or names given to :func:`register_feature`.
     n_jobs : int, default=1
-        Processes; each image is decoded once in one process.
+        Processes, in joblib's reusable pool (warm for the next call); each image is decoded
+        once in one process.
     executor : dask.distributed.Client, optional
         Run the same per-image function on a Dask cluster instead.
     progress : bool, default=True
