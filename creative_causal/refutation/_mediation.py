@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +15,7 @@ from ..estimation._dml import fit_dml
 from ..estimation._inference import demean, wls_cluster
 from ..estimation._prepare import AUTO, LOG_OUTCOMES, as_study_data, prepare
 from ..exceptions import EstimationError
+from ._result import result_card
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -101,8 +101,7 @@ class MediationResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return (f"<p><b>{html.escape(self.verdict)} mediation</b>: {html.escape(self.sentence)}</p>"
-                + self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True))
+        return result_card(f"{self.verdict} mediation", self.sentence, self.to_frame())
 
     def plot(self, ax: matplotlib.axes.Axes | None = None, *, truth: dict[str, float] | None = None) -> matplotlib.axes.Axes:
         """Total, direct and indirect effects with their intervals (and the truth when known)."""

@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 STATUSES = ("passed", "failed", "skipped")
 
 
+def result_card(title: str, sentence: str, frame: pd.DataFrame) -> str:
+    """A result's notebook view: a bold title, its plain-language sentence and its table,
+    every user string escaped."""
+    return (f"<p><b>{html.escape(title)}</b>: {html.escape(sentence)}</p>"
+            + frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True))
+
+
 def effect_text(value: float, estimate: EffectEstimate) -> str:
     """An effect in the estimate's reporting units: a take-rate % change for log outcomes."""
     if not np.isfinite(value):
@@ -165,8 +172,7 @@ class RefutationReport:
 
     def _repr_html_(self) -> str:
         frame = self.to_frame()[["test", "status", "original", "refuted", "low", "high", "p_value", "reason"]]
-        return (f"<p><b>Refutation of {html.escape(self.estimate.treatment)}</b>: {html.escape(self.verdict)}</p>"
-                + frame.to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True))
+        return result_card(f"Refutation of {self.estimate.treatment}", self.verdict, frame)
 
     def plot(self, fig: matplotlib.figure.Figure | None = None) -> matplotlib.figure.Figure:
         """One panel per test: the simulated estimates, the original and what was expected."""

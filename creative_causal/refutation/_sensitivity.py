@@ -15,7 +15,6 @@ treatment net of confounders).
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,7 @@ import pandas as pd
 
 from ..estimation import EffectEstimate
 from ..exceptions import EstimationError
-from ._result import effect_text
+from ._result import effect_text, result_card
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -200,8 +199,7 @@ class SensitivityResult:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        return (f"<p><b>Sensitivity of {html.escape(self.estimate.treatment)}</b>: {html.escape(self.sentence)}</p>"
-                + self.benchmarks.to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True))
+        return result_card(f"Sensitivity of {self.estimate.treatment}", self.sentence, self.benchmarks)
 
     def plot(self, ax: matplotlib.axes.Axes | None = None, *, max_r2: float | None = None) -> matplotlib.axes.Axes:
         """Contour plot of the adjusted estimate over the confounder's two partial R2 values,
