@@ -99,6 +99,26 @@ def test_mirrored_image_has_symmetry_one(rng):
                                                                         abs=0.02)
 
 
+def test_odd_width_mirror_image_has_symmetry_one(rng):
+    half = rng.integers(0, 256, (121, 60, 3), dtype=np.uint8)
+    middle = rng.integers(0, 256, (121, 1, 3), dtype=np.uint8)
+    mirrored = np.concatenate([half, middle, half[:, ::-1]], axis=1)  # 121 wide: the axis is a column
+    assert composition_features(img(mirrored))["symmetry"] == pytest.approx(1.0)
+
+
+def test_a_file_twice_as_large_gives_the_same_working_image(rng):
+    # the working image is made by exact 2x2 halvings, then one bilinear step below 2x: an
+    # image and its 2x2-block enlargement (a larger export of the same art) decode alike
+    art = cv2.GaussianBlur(rng.integers(0, 256, (900, 600, 3), dtype=np.uint8), (0, 0), 2)
+    twice = np.repeat(np.repeat(art, 2, axis=0), 2, axis=1)
+    small, large = img(art), img(twice)
+    assert small.rgb.shape == large.rgb.shape == (512, 341, 3)
+    assert np.abs(small.rgb.astype(int) - large.rgb.astype(int)).max() <= 1
+    from creative_causal.features._io import halve
+
+    assert halve(np.arange(15, dtype=np.uint8).reshape(3, 5)).tolist() == [[3, 5]]  # (0+1+5+6)/4, (2+3+7+8)/4
+
+
 def test_flat_image_is_all_negative_space():
     f = composition_features(img(np.full((80, 120, 3), 200, np.uint8)))
     assert f == {"thirds": 0.0, "negative_space": 1.0, "depth_of_field": 0.0, "symmetry": 1.0}
@@ -157,6 +177,29 @@ def test_text_on_scanned_pages_and_little_in_photos():
     # Grace Hopper's medal ribbons give 0.017 (has_text 1), the others below 0.01.
     assert (table.loc[list(photos), "text_area"] < 0.02).all(), table["text_area"]
     assert table.loc[list(photos), "has_text"].sum() <= 1
+
+
+def test_ssd_output_threshold_keeps_every_box_above_it():
+    from creative_causal.features._faces import FaceDetector, _ssd_net
+
+    # the network's output layer drops candidates under the detector's threshold: the boxes
+    # at or above it are those of the shipped network (output floor 0.01), to the last digit
+    photos = {k: img(v) for k, v in _photos().items()}
+    low, high = FaceDetector("ssd", 0.01), FaceDetector("ssd", 0.5)
+    assert _ssd_net(0.01) is not _ssd_net(0.5)
+    for name, image in photos.items():
+        expected = [b for b in low(image) if b[4] >= 0.5]
+        assert high(image) == expected, name
+
+
+def test_background_mask_is_computed_once_and_read_only():
+    from creative_causal.features._extract import _detector
+    from creative_causal.features._faces import background_mask
+
+    image = img(_photos()["astronaut"])
+    mask = background_mask(image, _detector("ssd", 0.5, None))
+    assert mask is background_mask(image, _detector("ssd", 0.5, None)) and not mask.flags.writeable
+    assert 0.2 < mask.mean() < 1.0  # the face and its surround are excluded
 
 
 def test_haar_fallback_finds_frontal_faces():

