@@ -192,6 +192,18 @@ def test_ssd_output_threshold_keeps_every_box_above_it():
         assert high(image) == expected, name
 
 
+def test_faces_found_together_are_the_faces_found_alone():
+    from creative_causal.features._faces import FaceDetector, _ssd_input_size
+
+    # one network pass per input size; astronaut and cameraman (512 x 512) share one
+    images = [img(v) for v in _photos().values()]
+    sizes = [_ssd_input_size(i) for i in images]
+    assert len(set(sizes)) < len(sizes)
+    detector = FaceDetector("ssd", 0.3)
+    assert detector.detect_many(images) == [detector(i) for i in images]
+    assert FaceDetector("haar").detect_many(images[:2]) == [FaceDetector("haar")(i) for i in images[:2]]
+
+
 def test_background_mask_is_computed_once_and_read_only():
     from creative_causal.features._extract import _detector
     from creative_causal.features._faces import background_mask
@@ -290,6 +302,10 @@ def test_function_and_class_agree_and_pool_matches_serial(image_folder):
     pooled = extract_features(image_folder, n_jobs=2, progress=False)
     pd.testing.assert_frame_equal(pooled, serial)
     pd.testing.assert_frame_equal(pooled.errors, serial.errors)
+    # images go in chunks of 4 (bad files among them); each image's row is its row alone
+    for ident in serial.index:
+        alone = extract_features([next(image_folder.rglob(f"{ident}.*"))], progress=False)
+        pd.testing.assert_series_equal(alone.iloc[0], serial.loc[ident], check_names=False)
 
 
 def test_registry_and_unknown_names():

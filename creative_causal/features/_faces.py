@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +87,20 @@ def nms(boxes: list[Box], iou: float = NMS_IOU) -> list[Box]:
     return [boxes[int(i)] for i in np.ravel(keep)]
 
 
+def _ssd_input_size(img: DecodedImage) -> tuple[int, int]:
+    """(width, height) of the SSD's input: the network is fully convolutional, so the image
+    keeps its aspect (faces are not squashed) at a fixed pixel budget, and the cost is the
+    same for posters and wide thumbnails."""
+    h, w = img.gray.shape
+    scale = np.sqrt(SSD_INPUT_PIXELS / (h * w))
+    return max(32, round(w * scale)), max(32, round(h * scale))
+
+
+def _ssd_blob(img: DecodedImage, size: tuple[int, int]) -> np.ndarray:
+    # swapRB: the network was trained on BGR
+    return cv2.dnn.blobFromImage(np.asarray(img.rgb), 1.0, size, (104.0, 177.0, 123.0), swapRB=True)
+
+
 class FaceDetector:
     """A face detection backend (see the module docstring for the choices).
 
@@ -119,18 +133,36 @@ class FaceDetector:
             return nms([b for b in boxes if b[4] >= self.threshold and b[2] > 0 and b[3] > 0])
         return nms(getattr(self, f"_{self.backend}")(img))
 
-    def _ssd(self, img: DecodedImage) -> list[Box]:
-        h, w = img.gray.shape
+    def detect_many(self, images: Sequence[DecodedImage]) -> list[list[Box]]:
+        """The boxes of several images, identical to calling the detector on each.
+
+        The SSD runs one forward pass per group of images with the same input size: per
+        image, 4 images in a pass cost about 10% less than one at a time on 2 threads (the
+        network's many small layers each pay a fixed overhead). Other backends run per image.
+        """
+        if self.backend != "ssd":
+            return [self(img) for img in images]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for k, img in enumerate(images):
+            groups.setdefault(_ssd_input_size(img), []).append(k)
+        found: list[list[Box]] = [[] for _ in images]
         net = _ssd_net(self.threshold)
-        # the network is fully convolutional: keep the image's aspect (faces are not squashed) at a
-        # fixed pixel budget, so the cost is the same for posters and wide thumbnails; swapRB gives
-        # the BGR order the network was trained on
-        scale = np.sqrt(SSD_INPUT_PIXELS / (h * w))
-        size = (max(32, round(w * scale)), max(32, round(h * scale)))
-        net.setInput(cv2.dnn.blobFromImage(np.asarray(img.rgb), 1.0, size, (104.0, 177.0, 123.0), swapRB=True))
-        det = net.forward()[0, 0]
+        for size, members in groups.items():
+            net.setInput(np.concatenate([_ssd_blob(images[k], size) for k in members]))
+            rows = net.forward()[0, 0]
+            for position, k in enumerate(members):  # column 0: the image's position in the pass
+                found[k] = nms(self._ssd_boxes(rows[rows[:, 0] == position], images[k]))
+        return found
+
+    def _ssd(self, img: DecodedImage) -> list[Box]:
+        net = _ssd_net(self.threshold)
+        net.setInput(_ssd_blob(img, _ssd_input_size(img)))
+        return self._ssd_boxes(net.forward()[0, 0], img)
+
+    def _ssd_boxes(self, rows: np.ndarray, img: DecodedImage) -> list[Box]:
+        h, w = img.gray.shape
         boxes = []
-        for conf, x0, y0, x1, y1 in det[:, 2:7]:
+        for conf, x0, y0, x1, y1 in rows[:, 2:7]:
             if conf < self.threshold:
                 continue
             x0, x1 = np.clip([x0 * w, x1 * w], 0, w)
@@ -182,6 +214,15 @@ def detect_faces(img: DecodedImage, detector: FaceDetector) -> list[Box]:
     if key not in img.cache:
         img.cache[key] = detector(img)
     return img.cache[key]
+
+
+def detect_faces_together(images: Sequence[DecodedImage], detector: FaceDetector) -> None:
+    """Detect faces on several images in one pass (:meth:`FaceDetector.detect_many`) and
+    cache the boxes on each, for :func:`detect_faces` to find."""
+    key = ("faces", id(detector))
+    pending = [img for img in images if key not in img.cache]
+    for img, boxes in zip(pending, detector.detect_many(pending)):
+        img.cache[key] = boxes
 
 
 #: Around a face box, this share of its size on each side is face too (hair, ears, chin).
