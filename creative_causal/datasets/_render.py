@@ -255,11 +255,10 @@ def _set_luma(rgb: np.ndarray, brightness: float, contrast: float, colorfulness:
     The rounds run on the working-size image: downscaling is linear, so the transform found
     there is the one the full-size poster needs (up to clipping); it is applied once at the end.
     """
-    from ..features._io import DecodedImage, _shrink
-    from ..features._pixels import color_features
+    from ..features import DecodedImage, color_features, shrink_to_working_size
 
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb).astype(np.float32)
-    small = _shrink(ycc, 512)
+    small = shrink_to_working_size(ycc, 512)  # as extraction shrinks every image
     luma, chroma = small[..., 0].copy(), small[..., 1:] - 128  # chroma around its neutral 128
     gain_y, offset_y, scale_c = 1.0, 0.0, 1.0
     for _ in range(iterations):

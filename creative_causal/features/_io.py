@@ -66,7 +66,7 @@ class DecodedImage:
             raise ImageReadError(f"{source}: unsupported dtype {arr.dtype}; use uint8, uint16 or float in [0, 1].")
         h, w = arr.shape[:2]
         _check_side(w, h, source)
-        rgb = _shrink(np.ascontiguousarray(arr), working_size)
+        rgb = shrink_to_working_size(np.ascontiguousarray(arr), working_size)
         if np.shares_memory(rgb, array):
             rgb = rgb.copy()  # the arrays are frozen below: never freeze the caller's
         return cls._finish(rgb, (w, h))
@@ -79,14 +79,27 @@ class DecodedImage:
         return cls(rgb, gray, original)
 
 
-def _shrink(pixels: np.ndarray, working_size: int) -> np.ndarray:
-    """Resize so the longer side is at most ``working_size``.
+def shrink_to_working_size(pixels: np.ndarray, working_size: int) -> np.ndarray:
+    """Resize so the longer side is at most ``working_size``, as every decoded image is.
 
     Exact 2 x 2 area halvings while the image is at least twice too large (antialiased, and
     OpenCV's fast path), then bilinear for the last factor, which is below 2: every source
     pixel still contributes, at a fifth of the cost of a fractional area resize (3 ms from
-    500 x 750 to 341 x 512 pixels). A 1000 x 1500 JPEG decoded at half scale and the same image as a
-    2000 x 3000 PNG go through the same last step.
+    500 x 750 to 341 x 512 pixels). A 1000 x 1500 JPEG decoded at half scale and the same
+    image as a 2000 x 3000 PNG go through the same last step.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (H, W) or (H, W, C)
+        Any dtype OpenCV resizes (uint8, float32, ...). Images already small enough are
+        returned as they are (not copied).
+    working_size : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shrink_to_working_size(np.zeros((1500, 1000, 3), np.uint8), 512).shape
+    (512, 341, 3)
     """
     while max(pixels.shape[:2]) >= 2 * working_size and min(pixels.shape[:2]) >= 2:
         pixels = halve(pixels)
@@ -172,7 +185,7 @@ def decode_file(path: str | os.PathLike[str], working_size: int = 512,
         raise ImageReadError(f"{path}: the JPEG is truncated (no end-of-image marker); the bottom of the image is "
                              "missing. Re-export it.")
     # shrink first: colour conversion then touches only the working-size pixels
-    return DecodedImage._finish(cv2.cvtColor(_shrink(bgr, working_size), cv2.COLOR_BGR2RGB), (width, height))
+    return DecodedImage._finish(cv2.cvtColor(shrink_to_working_size(bgr, working_size), cv2.COLOR_BGR2RGB), (width, height))
 
 
 def _truncated_jpeg(data: np.ndarray) -> bool:
