@@ -202,8 +202,7 @@ def _face_placements(row: pd.Series, n_faces: int, w: int, h: int, rng: np.rando
         s = side * (k + 1) ** -0.3 * 0.8
         for _ in range(60):
             x, y = rng.uniform(s / 2, w - s / 2), rng.uniform(s / 2, h - s / 2)
-            if all(x + s / 2 < bx or x - s / 2 > bx + bw or y + s / 2 < by or y - s / 2 > by + bh
-                   for *_, (bx, by, bw, bh) in out):
+            if not any(_overlaps((x - s / 2, y - s / 2, s, s), box) for *_, box in out):
                 out.append((crops[rng.integers(len(crops))][0], (x, y, s), (x - s / 2, y - s / 2, s, s)))
                 break
     return out

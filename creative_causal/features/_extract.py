@@ -53,6 +53,10 @@ class _Config:
     #: one OpenCV thread per task: set where processes (pool or cluster workers) are the parallelism
     single_threaded: bool = False
 
+    @property
+    def needs_detector(self) -> bool:
+        return any(s.needs_detector for s in self.specs)
+
 
 @functools.lru_cache(maxsize=4)
 def _detector(backend: Any, threshold: float, model_path: str | None) -> FaceDetector:
@@ -75,7 +79,7 @@ def _extract_chunk(chunk: Sequence[tuple[str, Any]], config: _Config) -> list[Re
     if config.single_threaded:
         _one_opencv_thread()
     decoded = [_decode_one(item, config) for item in chunk]
-    if any(s.needs_detector for s in config.specs):
+    if config.needs_detector:
         try:
             detect_faces_together([img for _, _, img, _ in decoded if img is not None], _detector(*config.detector))
         except Exception:  # noqa: BLE001 - each image then detects alone, and the one that fails gets the error row
@@ -101,7 +105,7 @@ def _features_of(decoded: Decoded, config: _Config) -> Result:
     if img is None:
         return ident, None, error
     try:
-        detector = _detector(*config.detector) if any(s.needs_detector for s in config.specs) else None
+        detector = _detector(*config.detector) if config.needs_detector else None
         row: dict[str, float] = {}
         for spec in config.specs:
             values = spec.function(img, detector=detector)
