@@ -29,7 +29,7 @@ def child(n_cells: int, repeats: int, with_dowhy: bool) -> dict:
     from creative_causal.datasets import simulate_program
     from creative_causal.estimation import estimate_effect
 
-    program = simulate_program(max(n_cells // 4, 10), cells_per_test=(4, 4), seed=1)
+    program = simulate_program(max(n_cells // 4, 10), cells_per_test=(4, 4), random_state=1)
     study = program.study_data(check_srm=False)
     estimate_effect(study, "has_face", random_state=0, cv=2) if n_cells <= 20_000 else None  # warm imports
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -35,7 +35,7 @@ def main() -> None:
     from creative_causal.features._registry import resolve_features
 
     folder = Path(tempfile.mkdtemp(prefix="posters-"))
-    artworks = simulate_program(args.posters // 4 + 10, seed=3).artworks.head(args.posters)
+    artworks = simulate_program(args.posters // 4 + 10, random_state=3).artworks.head(args.posters)
     render_posters(artworks, folder, random_state=0)
     files = sorted(folder.glob("*.jpg"))
     n = len(files)

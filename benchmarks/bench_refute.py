@@ -45,7 +45,7 @@ def main() -> None:
     from creative_causal import estimate_effect, refute, simulate_program
     from creative_causal.refutation import dowhy_refutations
 
-    program = simulate_program(args.cells // 4, cells_per_test=(4, 4), seed=7)
+    program = simulate_program(args.cells // 4, cells_per_test=(4, 4), random_state=7)
     data = program.study_data(check_srm=False)
     models = {}
     if args.nuisance == "linear":

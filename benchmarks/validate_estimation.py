@@ -40,7 +40,7 @@ def confounded(n: int, **kwargs) -> None:
     rows = {k: [] for k in variants}
     truths = []
     for r in range(n):
-        p = simulate_program(300, seed=5000 + r, **kwargs)
+        p = simulate_program(300, random_state=5000 + r, **kwargs)
         sd = p.study_data()
         truths.append(p.truth.effect("has_face"))
         for k, v in variants.items():
@@ -55,7 +55,7 @@ def confounded(n: int, **kwargs) -> None:
 def null_feature(n: int) -> None:
     rejections = {"symmetry": 0, "contrast": 0}
     for r in range(n):
-        p = simulate_program(300, seed=7000 + r)
+        p = simulate_program(300, random_state=7000 + r)
         sd = p.study_data()
         for f in rejections:
             e = estimate_effect(sd, f, random_state=r)
@@ -68,7 +68,7 @@ def clustered(n: int) -> None:
     covered_c = covered_u = 0
     ratio = []
     for r in range(n):
-        p = simulate_program(300, seed=9000 + r, effects={"has_face": 0.0})
+        p = simulate_program(300, random_state=9000 + r, effects={"has_face": 0.0})
         sd = p.study_data()
         rng = np.random.default_rng(r)
         frame = sd.frame

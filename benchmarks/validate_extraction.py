@@ -31,7 +31,7 @@ def main() -> None:
 
     width, height = (int(v) for v in args.size.split("x"))
     folder = Path(args.folder or tempfile.mkdtemp(prefix="posters-"))
-    artworks = simulate_program(args.posters // 4 + 10, seed=args.seed).artworks.head(args.posters)
+    artworks = simulate_program(args.posters // 4 + 10, random_state=args.seed).artworks.head(args.posters)
     if len(list(folder.glob("*.jpg"))) != len(artworks):
         render_posters(artworks, folder, size=(width, height), random_state=0, n_jobs=2)
     table = extract_features(folder, n_jobs=2, progress=False).loc[artworks.index]

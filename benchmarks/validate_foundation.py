@@ -17,7 +17,7 @@ from creative_causal.estimation import difference_in_means
 
 
 def face_contrasts(seed: int, **kwargs):
-    p = simulate_program(300, seed=seed, **kwargs)
+    p = simulate_program(300, random_state=seed, **kwargs)
     study = p.study_data()
     f = study.frame
     truth = p.truth.effect("has_face")
@@ -47,7 +47,7 @@ def main() -> None:
               f"95% CI covers truth {np.mean(np.abs(pz) < 1.96):.0%}; mean SE {r[:, 4].mean():.4f}")
     flagged_injected, injected, false_tests, clean_tests, programme_alarms = 0, 0, 0, 0, 0
     for seed in range(n):
-        p = simulate_program(200, seed=2000 + seed, srm_share=0.05, srm_size=0.10)
+        p = simulate_program(200, random_state=2000 + seed, srm_share=0.05, srm_size=0.10)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SampleRatioMismatchWarning)
             table = p.ab_results().srm(warn=False).set_index("test_id")
@@ -56,7 +56,7 @@ def main() -> None:
         injected += int(inj.sum())
         false_tests += int(table["mismatch"][~inj].sum())
         clean_tests += int((~inj).sum())
-        clean = simulate_program(200, seed=3000 + seed)
+        clean = simulate_program(200, random_state=3000 + seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SampleRatioMismatchWarning)
             programme_alarms += bool(clean.ab_results().srm(warn=False)["mismatch"].any())

@@ -34,7 +34,7 @@ def sweep_study(replications: int, titles: int) -> None:
     fdp, power, rows = [], [], []
     start = time.perf_counter()
     for r in range(replications):
-        program = simulate_program(titles, effects=EFFECTS, seed=1000 + r)
+        program = simulate_program(titles, effects=EFFECTS, random_state=1000 + r)
         found = discover_insights(program.study_data(), [*REAL, *NULL], random_state=r)
         hits = set(found.discoveries["feature"])
         fdp.append(len(hits & set(NULL)) / max(len(hits), 1))
@@ -66,7 +66,7 @@ def sensitivity_study(titles: int) -> None:
     print("\n2. Sensitivity: hidden confounder U (raises face probability, lowers take rate), has_face")
     print("   strength  estimate   truth     bias  bias/SE  robustness  RV(CI)   E-value  R2(U~D)  R2(U~Y)  bound  covered")
     for strength in (0.0, 0.5, 1.0, 2.0, 3.0):
-        program = simulate_program(titles, unobserved_confounding=strength, seed=21)
+        program = simulate_program(titles, unobserved_confounding=strength, random_state=21)
         data = program.study_data()
         est = estimate_effect(data, "has_face", random_state=0)
         s = sensitivity(est)
@@ -90,7 +90,7 @@ def mediation_study(titles: int, seeds: int = 5) -> None:
     print("\n3. Mediation: n_faces -> face_area (+ closeup) -> take rate")
     rows = []
     for seed in range(seeds):
-        program = simulate_program(titles, seed=seed + 1)
+        program = simulate_program(titles, random_state=seed + 1)
         m = mediation(program.study_data(), "n_faces", "face_area", random_state=seed)
         truth = program.truth.mediation.iloc[0]
         for name in ("total", "direct", "indirect"):

@@ -7,11 +7,17 @@ experiments  A/B results: validation, take rates, lifts, sample-ratio checks, jo
 features     image features: safe decoding, faces, colour, quality, composition, text; batch extraction
 graph        causal graphs: the artwork template, adjustment sets, testable implications, plots
 estimation   double ML with the within-test design and test-clustered errors; heterogeneity; overlap
-refutation   refutations with plain verdicts, sensitivity to unobserved confounding, mediation
+estimation   also mediation and moderation (effects through a mediator, effects that vary)
+refutation   refutations with plain verdicts, sensitivity to unobserved confounding
 insights     the sweep over many features with false-discovery control, in plain language
 study        CreativeStudy: the whole analysis in one call, kept as plain tables (StudyResult)
-report       the HTML and Markdown reports for creatives
+report       the HTML and Markdown reports for creatives, of a study or of any result
+demo         the whole pipeline on the bundled programme (posters -> features -> report)
+plotting     every chart, for notebooks and reports
 exceptions   the error and warning tree
+
+``set_config`` / ``config_context`` cap native thread pools inside model fits (default: one
+thread per fit, robust on shared machines).
 
 Names are imported lazily on first use, so ``import creative_causal`` stays fast and never
 imports econml or DoWhy.
@@ -45,14 +51,22 @@ _LAZY = {
     "sensitivity": "creative_causal.refutation",
     "SensitivityResult": "creative_causal.refutation",
     "e_value": "creative_causal.refutation",
-    "mediation": "creative_causal.refutation",
-    "MediationResult": "creative_causal.refutation",
-    "moderation": "creative_causal.refutation",
+    "mediation": "creative_causal.estimation",
+    "MediationResult": "creative_causal.estimation",
+    "moderation": "creative_causal.estimation",
     "discover_insights": "creative_causal.insights",
     "InsightTable": "creative_causal.insights",
     "CreativeStudy": "creative_causal.study",
     "StudyResult": "creative_causal.study",
+    "run_demo": "creative_causal.demo",
+    "set_config": "creative_causal._config",
+    "get_config": "creative_causal._config",
+    "config_context": "creative_causal._config",
     "CreativeCausalError": "creative_causal.exceptions",
+    "InvalidParameterError": "creative_causal.exceptions",
+    "UnknownNameError": "creative_causal.exceptions",
+    "StudyFileError": "creative_causal.exceptions",
+    "OutputPathError": "creative_causal.exceptions",
     "ExperimentDataError": "creative_causal.exceptions",
     "FeatureError": "creative_causal.exceptions",
     "ImageReadError": "creative_causal.exceptions",
@@ -68,7 +82,7 @@ _LAZY = {
     "DataQualityWarning": "creative_causal.exceptions",
 }
 _SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
-                "exceptions")
+                "demo", "plotting", "exceptions")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 
@@ -77,33 +91,36 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 if TYPE_CHECKING:  # pragma: no cover
     from . import (  # noqa: F401
         datasets,
+        demo,
         estimation,
         exceptions,
         experiments,
         features,
         graph,
         insights,
+        plotting,
         refutation,
         report,
         study,
     )
+    from ._config import config_context, get_config, set_config  # noqa: F401
     from .datasets import load_demo_program, simulate_program  # noqa: F401
-    from .estimation import EffectEstimate, estimate_cate, estimate_effect, overlap  # noqa: F401
+    from .demo import run_demo  # noqa: F401
+    from .estimation import (  # noqa: F401
+        EffectEstimate,
+        MediationResult,
+        estimate_cate,
+        estimate_effect,
+        mediation,
+        moderation,
+        overlap,
+    )
     from .exceptions import *  # noqa: F401,F403
     from .experiments import ABResults, StudyData, read_ab_results  # noqa: F401
     from .features import FeatureExtractor, extract_features  # noqa: F401
     from .graph import CausalGraph, creative_graph  # noqa: F401
     from .insights import InsightTable, discover_insights  # noqa: F401
-    from .refutation import (  # noqa: F401
-        MediationResult,
-        RefutationReport,
-        SensitivityResult,
-        e_value,
-        mediation,
-        moderation,
-        refute,
-        sensitivity,
-    )
+    from .refutation import RefutationReport, SensitivityResult, e_value, refute, sensitivity  # noqa: F401
     from .study import CreativeStudy, StudyResult  # noqa: F401
 
 

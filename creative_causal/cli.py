@@ -1,7 +1,15 @@
 """The ``creative-causal`` command: a thin layer over the library.
 
-Subcommands mirror library functions; errors print one line (``ErrorType: message``) and
-exit 1 without a traceback unless ``--verbose`` is given.
+Subcommands mirror library functions. Output paths are checked before any work. Errors
+print one line and exit with a status that says what happened:
+
+- 0: done;
+- 1: an expected error (bad data, a bad argument, a path that cannot be written):
+  ``ErrorType: message`` on one line;
+- 2: a usage error (an unknown option);
+- 70: an unexpected error, that is a bug in creative_causal: one line that says so and how
+  to see the traceback (``--verbose``);
+- 130: interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,23 +20,31 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
-from .exceptions import CreativeCausalError
+from .exceptions import CreativeCausalError, DataQualityWarning
+
+#: Exit status of an unexpected error (BSD's EX_SOFTWARE: an internal software error).
+EXIT_BUG = 70
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="creative-causal",
-        description="Which visual components of artwork cause people to choose a title.",
-    )
+    parser = _Parser(prog="creative-causal",
+                     description="Which visual components of artwork cause people to choose a title.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
     common.add_argument("--quiet", action="store_true", help="print nothing but errors (and --json output)")
-    common.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common.add_argument("--verbose", action="store_true", help="show full tracebacks on errors, and every warning")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("simulate", parents=[common], help="write a synthetic programme with known effects")
     p.add_argument("-o", "--output", required=True, type=Path, help="directory for cells.csv, artworks.csv, truth.json")
@@ -39,10 +55,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="poster size in pixels (default 1000 1500)")
     p.add_argument("--n-jobs", type=int, default=1, help="processes for rendering posters (default 1)")
 
-    p = sub.add_parser("validate", parents=[common], help="validate an A/B results file (CSV or Parquet)")
+    p = sub.add_parser("validate", parents=[common], help="validate an A/B results file (CSV, TSV or Parquet)")
     p.add_argument("ab", type=Path, help="per-cell A/B results: test_id, cell_id, artwork_id, impressions, plays")
     for role in ("test", "cell", "artwork", "impressions", "plays", "control", "title"):
         p.add_argument(f"--{role}", default=None, help=f"column holding the {role} (default: the standard name)")
+    p.add_argument("--sep", default=None, help="field delimiter of a text file: ',', ';', '|' or 'tab' (default: tab "
+                   "for .tsv, comma otherwise)")
 
     p = sub.add_parser("extract", parents=[common], help="extract image features from a folder, glob or files")
     p.add_argument("images", nargs="+", help="a directory (searched recursively), a glob, or image files")
@@ -55,14 +73,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ab", required=True, type=Path, help="per-cell A/B results (CSV, TSV or Parquet)")
     p.add_argument("--features", required=True, type=Path, help="features file with an artwork_id column")
     p.add_argument("-o", "--output", required=True, type=Path, help="directory for the study's tables and report")
-    p.add_argument("--graph", type=Path, default=None, help="causal graph as DOT (default: the creative template)")
+    p.add_argument("--graph", type=Path, default=None, help="causal graph as DOT or GML (default: the creative template)")
     p.add_argument("--treatment", action="append", default=None, help="feature to test (repeatable; default: all)")
     p.add_argument("--by", action="append", default=None, help="segment column for per-segment effects (repeatable; "
                    "default: genre when present)")
     p.add_argument("--images", type=Path, default=None, help="folder of the artwork images, for report thumbnails")
+    p.add_argument("--method", default="dml", help="dml (default), ols or naive")
+    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--fdr", type=float, default=0.05, help="false discovery rate (default 0.05)")
+    p.add_argument("--n-simulations", type=int, default=100, help="refutation simulations per check (default 100)")
     p.add_argument("--n-jobs", type=int, default=1, help="features analysed in parallel (default 1)")
-    p.add_argument("--random-state", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--random-state", type=int, default=None, help="seed (default: drawn and recorded in config.json)")
 
     p = sub.add_parser("report", parents=[common], help="write the report of an analysed study")
     p.add_argument("study", type=Path, help="directory written by `analyze`")
@@ -75,57 +96,90 @@ def _parser() -> argparse.ArgumentParser:
                    help="directory for everything the demo writes (default ./creative-causal-demo)")
     p.add_argument("--random-state", type=int, default=None, help="simulate a fresh programme with this seed "
                    "instead of the bundled one")
-    p.add_argument("--titles", type=int, default=None, help="titles of a fresh programme (default: the bundled 300)")
+    p.add_argument("--titles", type=int, default=None, help="titles of a fresh programme (at least 20; default: the "
+                   "bundled 300)")
     p.add_argument("--n-jobs", type=int, default=2, help="processes for rendering, extraction and analysis (default 2)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``creative-causal`` command. Returns the exit code."""
+    """Entry point of the ``creative-causal`` command. Returns the exit status."""
     args = _parser().parse_args(argv)
+    verbose = getattr(args, "verbose", False)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = _COMMANDS[args.command](args)
-        notes = [f"{w.category.__name__}: {w.message}" for w in caught if _ours(w.category)]
     except CreativeCausalError as exc:
-        if getattr(args, "verbose", False):
+        if verbose:
             raise
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("creative-causal: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, never a raw traceback
+        if verbose:
+            raise
+        print(f"creative-causal: unexpected error, a bug in creative_causal ({type(exc).__name__}: {_one_line(exc)}). "
+              f"Run the same command with --verbose to see the traceback, and please report it.", file=sys.stderr)
+        return EXIT_BUG
+    ours, others = _split_warnings(caught)
     if args.json:
-        print(json.dumps({**result["data"], "warnings": notes}, indent=2, default=str))
+        print(json.dumps({**result["data"], "warnings": ours + (others if verbose else [])}, indent=2, default=str))
     elif not args.quiet:
-        for note in notes:
+        for note in ours + (others if verbose else []):
             print(f"warning: {note}", file=sys.stderr)
+        if others and not verbose:
+            print(f"({len(others)} warnings from libraries creative_causal uses; --verbose shows them)", file=sys.stderr)
         print(result["text"])
     return 0
 
 
-def _ours(category: type[Warning]) -> bool:
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _split_warnings(caught: list[warnings.WarningMessage]) -> tuple[list[str], list[str]]:
     from .exceptions import CreativeCausalWarning
 
-    return issubclass(category, CreativeCausalWarning)
+    ours: dict[str, None] = {}
+    others: dict[str, None] = {}
+    for w in caught:
+        text = f"{w.category.__name__}: {_one_line(w.message)}"  # type: ignore[arg-type]
+        (ours if issubclass(w.category, CreativeCausalWarning) else others).setdefault(text, None)
+    return list(ours), list(others)
+
+
+def _say(args: argparse.Namespace) -> Any:
+    if args.quiet or args.json:
+        return lambda text: None
+    return lambda text: print(text, file=sys.stderr, flush=True)
 
 
 def _simulate(args: argparse.Namespace) -> dict[str, Any]:
-    from .datasets import simulate_program, write_program
+    from ._validation import check_n_jobs, check_output_dir
+    from .datasets import check_poster_size, render_posters, simulate_program, write_program
 
-    program = simulate_program(args.titles, seed=args.random_state)
+    check_output_dir(args.output, "output folder")
+    if args.posters:  # before any work: a bad size must not leave half a programme behind
+        check_poster_size(tuple(args.poster_size))
+        check_n_jobs(args.n_jobs)
+    program = simulate_program(args.titles, random_state=args.random_state)
     paths = write_program(program, args.output)
     files = {k: str(v) for k, v in paths.items()}
-    lines = [f"Simulated {len(program.titles)} titles, {len(program.cells)} cells (seed {program.config['seed']}).",
+    lines = [f"Simulated {len(program.titles)} titles, {len(program.cells)} cells (seed {program.config['random_state']}).",
              *[f"  wrote {p}" for p in paths.values()]]
     if args.posters:
-        from .datasets import render_posters
-
-        if not (args.quiet or args.json):
-            print(f"rendering {len(program.artworks)} posters ...", file=sys.stderr, flush=True)
+        _say(args)(f"rendering {len(program.artworks)} posters ...")
         written = render_posters(program.artworks, args.output / "posters", size=tuple(args.poster_size),
-                                 n_jobs=args.n_jobs, random_state=program.config["seed"])
+                                 n_jobs=args.n_jobs, random_state=program.config["random_state"])
         files["posters"] = str(args.output / "posters")
         lines.append(f"  wrote {len(written)} posters to {args.output / 'posters'}/")
-    return {"text": "\n".join(lines), "data": {"seed": program.config["seed"], "files": files}}
+    return {"text": "\n".join(lines), "data": {"seed": program.config["random_state"], "files": files}}
+
+
+_SEPARATORS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 
 def _validate(args: argparse.Namespace) -> dict[str, Any]:
@@ -133,7 +187,8 @@ def _validate(args: argparse.Namespace) -> dict[str, Any]:
 
     mapping = {role: getattr(args, role) for role in ("test", "cell", "artwork", "impressions", "plays",
                                                       "control", "title") if getattr(args, role)}
-    ab = read_ab_results(args.ab, **mapping)
+    sep = _SEPARATORS.get(args.sep, args.sep) if args.sep else None
+    ab = read_ab_results(args.ab, sep=sep, **mapping)
     report = ab.report()
     winners = ab.winners()
     text = "\n".join([ab.summary(), f"  tests with a confident winner: {int(winners['confident'].sum())} "
@@ -143,130 +198,62 @@ def _validate(args: argparse.Namespace) -> dict[str, Any]:
     return {"text": text, "data": data}
 
 
-#: Features the demo tests: ones the renderer draws and the extractor reads back.
-DEMO_TREATMENTS = ("has_face", "n_faces", "face_area", "smile", "brightness", "colorfulness", "contrast", "text_area")
-#: The renderer does not draw composition: measured from a poster, it is made by the faces and
-#: titles placed on it, so in the demo's graph it is their descendant (never adjusted for them).
-DEMO_LAYOUT_EDGES = tuple((part, measure) for part in ("has_face", "n_faces", "face_area", "face_thirds", "text_area")
-                          for measure in ("thirds", "negative_space", "symmetry", "depth_of_field"))
-
-
 def _demo(args: argparse.Namespace) -> dict[str, Any]:
-    """The whole pipeline on the bundled programme: render its posters, extract features from
-    the images, analyse, write the report, and print the headline findings beside the truth."""
-    import time
+    from .demo import run_demo
 
-    from .datasets import load_demo_program, render_posters, rendered_unit, simulate_program, write_program
-    from .features import extract_features
-    from .graph import creative_graph
-    from .study import CreativeStudy
-
-    say = (lambda text: None) if (args.quiet or args.json) else (lambda text: print(text, file=sys.stderr, flush=True))
-    start = time.perf_counter()
-    out = Path(args.output)
-    if args.random_state is None and args.titles is None:
-        program = load_demo_program()
-    else:
-        program = simulate_program(args.titles or 300, seed=args.random_state)
-    seed = int(program.config["seed"])
-    write_program(program, out / "data")
-    say(f"[1/4] simulated {len(program.titles)} titles and {len(program.artworks)} artworks (seed {seed}); "
-        f"rendering their posters ...")
-    posters = out / "posters"
-    render_posters(program.artworks, posters, size=(400, 600), n_jobs=args.n_jobs, random_state=seed)
-    say(f"[2/4] extracting features from {len(program.artworks)} images ({time.perf_counter() - start:.0f} s) ...")
-    features = extract_features(posters, n_jobs=args.n_jobs, progress=False)
-    _with_artwork_column(features).to_parquet(out / "features.parquet", index=False)
-    say(f"[3/4] analysing {len(DEMO_TREATMENTS)} features ({time.perf_counter() - start:.0f} s) ...")
-    graph = creative_graph(program.ab_results().join(features), extra_edges=DEMO_LAYOUT_EDGES)
-    result = CreativeStudy(program.ab_results(), features, graph=graph, treatments=list(DEMO_TREATMENTS),
-                           images=posters, n_jobs=args.n_jobs, random_state=seed).run()
-    result.save(out / "study")
-    report = result.to_html(out / "report.html")
-    say(f"[4/4] wrote the report ({time.perf_counter() - start:.0f} s)")
-    table = result.insights.set_index("feature")
-    rows = []
-    for feature in DEMO_TREATMENTS:
-        r = table.loc[feature]
-        # the truth per unit of what the posters show (smile is drawn as smiling or not)
-        truth = program.truth.effect(feature) * rendered_unit(program.artworks, feature)
-        rows.append(dict(feature=feature, scale=r["scale"], truth=truth, estimate=r["effect"], ci_low=r["ci_low"],
-                         ci_high=r["ci_high"], q_value=r["q_value"], discovery=bool(r["discovery"]),
-                         covered=bool(r["ci_low"] <= truth <= r["ci_high"])))
-    seconds = time.perf_counter() - start
-    lines = [f"Report: {report.resolve()}", "", *result.summary().splitlines()[:4], "",
-             "Estimated from the posters' pixels, beside the simulator's truth (log take rate; +0.10 is about +10.5%):",
-             f"  {'feature':<13} {'scale':<9} {'truth':>8} {'estimate':>9}  {'95% CI':<20} {'finding':<8} truth in CI"]
-    for r in rows:
-        lines.append(f"  {r['feature']:<13} {r['scale']:<9} {r['truth']:+8.3f} {r['estimate']:+9.3f}  "
-                     f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]  {'yes' if r['discovery'] else 'no':<8} "
-                     f"{'yes' if r['covered'] else 'no'}")
-    if "smile" in DEMO_TREATMENTS:
-        unit = rendered_unit(program.artworks, "smile")
-        lines.append(f"  (smile: the posters show a smiling or a neutral portrait, so its truth is per switch to "
-                     f"smiling: {program.truth.effect('smile'):+.3f} x {unit:.2f} of mean smile)")
-    lines += ["", f"{sum(r['covered'] for r in rows)} of {len(rows)} intervals cover the truth; "
-              f"{int(len(features.errors))} images failed extraction; {seconds:.0f} s in all.",
-              f"Everything is in {out.resolve()}/ (data/, posters/, features.parquet, study/, report.html)."]
-    return {"text": "\n".join(lines), "data": {"report": str(report), "seconds": seconds, "effects": rows,
-                                              "directory": str(out)}}
+    result = run_demo(args.output, n_titles=args.titles, random_state=args.random_state, n_jobs=args.n_jobs,
+                      progress=_say(args))
+    return {"text": result.summary(), "data": result.to_dict()}
 
 
 def _extract(args: argparse.Namespace) -> dict[str, Any]:
+    from ._validation import check_output_file
     from .features import extract_features
 
-    if len(args.images) == 1:
-        images: Any = args.images[0]
-    else:
-        images = list(args.images)
+    check_output_file(args.output, "features file")
+    images: Any = args.images[0] if len(args.images) == 1 else list(args.images)
     groups = args.features if args.features in ("default", "all") else [g.strip() for g in args.features.split(",")]
     table = extract_features(images, features=groups, n_jobs=args.n_jobs, progress=not (args.quiet or args.json))
-    out = args.output
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame = _with_artwork_column(table)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
-    errors_path = out.with_name(out.stem + "_errors.csv")
-    table.errors.to_csv(errors_path, index=False)
-    text = f"{table.summary()}\n  wrote {out}\n  wrote {errors_path} ({len(table.errors)} failed images)"
+    out = table.to_file(args.output)
+    errors = table.errors_path(out)
+    text = f"{table.summary()}\n  wrote {out}\n  wrote {errors} ({len(table.errors)} failed images)"
     return {"text": text, "data": {"n_images": len(table), "n_failed": len(table.errors), "features": str(out),
-                                   "errors": str(errors_path)}}
-
-
-def _with_artwork_column(table: Any) -> Any:
-    """A feature table indexed by artwork id as a plain frame with an ``artwork_id`` column."""
-    return table.reset_index().rename(columns={table.index.name or "index": "artwork_id"})
+                                   "errors": str(errors)}}
 
 
 def _analyze(args: argparse.Namespace) -> dict[str, Any]:
-    from .study import CreativeStudy
+    from ._validation import check_output_dir
+    from .graph import CausalGraph
+    from .study import CreativeStudy, not_estimated
 
-    graph = None
-    if args.graph is not None:
-        from .graph import CausalGraph
-
-        graph = CausalGraph.from_dot(args.graph)
+    out = check_output_dir(args.output, "study folder")
+    graph = CausalGraph.read(args.graph) if args.graph is not None else None
     study = CreativeStudy(args.ab, args.features, graph=graph, treatments=args.treatment,
-                          by=args.by if args.by else "auto", fdr=args.fdr, images=args.images, n_jobs=args.n_jobs,
+                          by=args.by if args.by else "auto", method=args.method, level=args.level, fdr=args.fdr,
+                          n_simulations=args.n_simulations, images=args.images, n_jobs=args.n_jobs,
                           random_state=args.random_state)
     result = study.run()
-    out = result.save(args.output)
+    result.save(out)
     report = result.to_html(out / "report.html")
     found = result.insights[result.insights["discovery"].astype(bool)]
-    text = "\n".join([result.summary(), "", f"wrote the study to {out}/ and the report to {report}"])
-    data = {"study": str(out), "report": str(report), "insights": result.insights[
-        ["feature", "effect", "ci_low", "ci_high", "q_value", "discovery", "sentence"]].to_dict("records"),
-        "n_discoveries": len(found)}
-    return {"text": text, "data": data}
+    failed = not_estimated(result)
+    for row in failed.itertuples(index=False):
+        warnings.warn(str(row.sentence), DataQualityWarning, stacklevel=1)
+    lines = [result.summary(), "", f"wrote {out}/ (tables, graph.dot, config.json) and {report}"]
+    data = {"directory": str(out), "report": str(report), "seed": result.config["random_state"],
+            "discoveries": [str(f) for f in found["feature"]], "not_estimated": [str(f) for f in failed["feature"]],
+            "insights": result.insights[[c for c in ("feature", "effect", "ci_low", "ci_high", "q_value", "discovery",
+                                                     "sentence") if c in result.insights]].to_dict("records")}
+    return {"text": "\n".join(lines), "data": data}
 
 
 def _report(args: argparse.Namespace) -> dict[str, Any]:
+    from ._validation import check_output_file
     from .study import StudyResult
 
-    result = StudyResult.load(args.study)
     path = args.output or args.study / f"report.{args.format}"
+    check_output_file(path, "report")
+    result = StudyResult.load(args.study)
     written = result.to_html(path) if args.format == "html" else result.to_markdown(path)
     return {"text": f"wrote {written}", "data": {"report": str(written)}}
 

@@ -5,12 +5,16 @@ library raises on purpose; each also derives from the matching builtin, so code 
 already catches ``ValueError`` or ``OSError`` keeps working::
 
     CreativeCausalError
+    ├── InvalidParameterError (ValueError, TypeError)  an argument whose value or type is not allowed
+    │   └── UnknownNameError  (KeyError)              a name that is not there (column, feature, test ...)
     ├── ExperimentDataError   (ValueError)   A/B results that fail validation
-    ├── FeatureError          (ValueError)   unknown feature names, bad feature functions
+    ├── FeatureError          (ValueError)   unknown feature names, bad feature functions, no images
     ├── ImageReadError        (OSError)      an image that cannot be read or decoded safely
     ├── GraphError            (ValueError)   a causal graph that is malformed or does not fit the data
     ├── IdentificationError   (ValueError)   no valid adjustment set exists
     ├── EstimationError       (RuntimeError) an estimator that cannot run on the data given
+    ├── StudyFileError        (ValueError)   a saved study folder that is incomplete or was changed
+    ├── OutputPathError       (OSError)      a file or folder that cannot be written where asked
     └── NotFittedError        (ValueError, AttributeError)
 
     CreativeCausalWarning     (UserWarning)
@@ -18,22 +22,29 @@ already catches ``ValueError`` or ``OSError`` keeps working::
     ├── OverlapWarning                       strata without treatment variation were trimmed
     ├── LowPowerWarning                      too few informative tests for a reliable answer
     ├── GraphWarning                         a graph that is valid but probably not what was meant
-    └── DataQualityWarning                   rows were excluded from an analysis (counted)
+    └── DataQualityWarning                   rows were excluded from an analysis (counted), or were
+                                             changed to load (ids stripped of spaces)
 
 Messages say what failed, the offending value (file, column, row, test id), what is
-allowed, and how to fix it.
+allowed, and how to fix it. A bad argument (``level=95``, an unknown method, a negative
+count) is an :class:`InvalidParameterError`, as scikit-learn's ``InvalidParameterError``:
+both a ``ValueError`` and a ``TypeError``, with the allowed values in the message.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "CreativeCausalError",
+    "InvalidParameterError",
+    "UnknownNameError",
     "ExperimentDataError",
     "FeatureError",
     "ImageReadError",
     "GraphError",
     "IdentificationError",
     "EstimationError",
+    "StudyFileError",
+    "OutputPathError",
     "NotFittedError",
     "CreativeCausalWarning",
     "SampleRatioMismatchWarning",
@@ -48,12 +59,23 @@ class CreativeCausalError(Exception):
     """Root of every error that creative_causal raises on purpose."""
 
 
+class InvalidParameterError(CreativeCausalError, ValueError, TypeError):
+    """An argument whose value (or type) is not allowed; the message names the allowed values."""
+
+
+class UnknownNameError(InvalidParameterError, KeyError):
+    """A name that is not there (a column, feature, segment, test, genre), with a did-you-mean."""
+
+    # KeyError quotes its message; this one is a sentence.
+    __str__ = Exception.__str__
+
+
 class ExperimentDataError(CreativeCausalError, ValueError):
     """A/B results (or impression logs) that fail validation."""
 
 
 class FeatureError(CreativeCausalError, ValueError):
-    """An unknown feature or feature group, or a feature function that misbehaves."""
+    """An unknown feature or feature group, a feature function that misbehaves, or no images."""
 
 
 class ImageReadError(CreativeCausalError, OSError):
@@ -61,7 +83,7 @@ class ImageReadError(CreativeCausalError, OSError):
 
 
 class GraphError(CreativeCausalError, ValueError):
-    """A causal graph that is malformed (a cycle) or does not match the data."""
+    """A causal graph that is malformed (a cycle, bad DOT/GML) or does not match the data."""
 
 
 class IdentificationError(CreativeCausalError, ValueError):
@@ -70,6 +92,14 @@ class IdentificationError(CreativeCausalError, ValueError):
 
 class EstimationError(CreativeCausalError, RuntimeError):
     """An estimator that cannot run on the data it was given."""
+
+
+class StudyFileError(CreativeCausalError, ValueError):
+    """A saved study folder (:meth:`StudyResult.save`) that is incomplete or was changed by hand."""
+
+
+class OutputPathError(CreativeCausalError, OSError):
+    """A file or folder that cannot be written where it was asked to go."""
 
 
 class NotFittedError(CreativeCausalError, ValueError, AttributeError):
@@ -97,4 +127,4 @@ class GraphWarning(CreativeCausalWarning):
 
 
 class DataQualityWarning(CreativeCausalWarning):
-    """Rows were excluded from an analysis; they are counted in the result's report."""
+    """Rows were excluded from an analysis, or changed to load; they are counted in the result's report."""

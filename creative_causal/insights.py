@@ -13,12 +13,21 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._validation import check_random_state, did_you_mean
-from .estimation import EffectEstimate, estimate_effect
-from .estimation._cate import segment_effects
-from .estimation._inference import demean
-from .estimation._prepare import LOG_OUTCOMES, as_study_data
-from .exceptions import CreativeCausalError, EstimationError
+from ._config import config_context, get_config, limit_native_threads
+from ._display import ResultMixin, json_safe
+from ._validation import (
+    check_choice,
+    check_column,
+    check_fraction,
+    check_int,
+    check_level,
+    check_n_jobs,
+    draw_seed,
+)
+from .estimation import EffectEstimate, default_model, demean, estimate_effect, segment_effects
+from .exceptions import CreativeCausalError, EstimationError, UnknownNameError
+from .experiments import adjust_p_values, as_study_data
+from .plotting import forest_plot
 from .refutation import RefutationReport, SensitivityResult, refute, sensitivity
 
 if TYPE_CHECKING:
@@ -29,7 +38,7 @@ BINARY_PHRASES = {"has_face": "a face", "closeup": "a close-up face", "has_text"
 
 
 @dataclass(frozen=True)
-class InsightTable:
+class InsightTable(ResultMixin):
     """Ranked causal insights, one per feature.
 
     Attributes
@@ -70,12 +79,13 @@ class InsightTable:
         return self.table[self.table["discovery"]].reset_index(drop=True)
 
     def to_frame(self) -> pd.DataFrame:
+        """The ranked table (a copy)."""
         return self.table.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        records = self.table.replace({np.nan: None}).to_dict("records")
-        return {"fdr": self.fdr, "correction": self.correction, "level": self.level, "insights": records,
-                "segments": self.segments.replace({np.nan: None}).to_dict("records")}
+        """JSON-safe dict: settings, the ranked insights and the per-segment effects."""
+        return json_safe({"fdr": self.fdr, "correction": self.correction, "level": self.level, "insights": self.table,
+                          "segments": self.segments})
 
     def summary(self, top: int | None = None) -> str:
         rows = self.table if top is None else self.table.head(top)
@@ -87,12 +97,15 @@ class InsightTable:
             lines.append(f"{i:>3}. {r.sentence}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _card_title(self) -> str:
+        return "Insights"
 
     def _repr_html_(self) -> str:
-        cols = ["feature", "pct_change", "pct_ci_low", "pct_ci_high", "q_value", "discovery", "refutation", "sentence"]
-        return self.table[cols].to_html(index=False, float_format=lambda v: f"{v:.3g}", escape=True)
+        from ._display import result_card
+
+        cols = [c for c in ("feature", "effect_per_sd", "per_sd_ci_low", "per_sd_ci_high", "q_value", "discovery",
+                            "refutation", "sentence") if c in self.table]
+        return result_card("Insights", self.summary().splitlines()[0], self.table[cols])
 
     def plot(self, ax: matplotlib.axes.Axes | None = None, *, truth: dict[str, float] | None = None) -> matplotlib.axes.Axes:
         """Forest plot: each feature's effect (0 -> 1, or per within-test SD) with its interval;
@@ -101,39 +114,11 @@ class InsightTable:
         return forest_plot(self.table, ax, truth=truth, level=self.level)
 
 
-def forest_plot(table: pd.DataFrame, ax: matplotlib.axes.Axes | None = None, *, truth: dict[str, float] | None = None,
-                level: float = 0.95) -> matplotlib.axes.Axes:
-    """The forest plot of an insight table (also from a saved one)."""
-    import matplotlib.pyplot as plt
-
-    rows = table.dropna(subset=["effect_per_sd"]).iloc[::-1]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 0.35 * len(rows) + 1.2), layout="constrained")
-    y = np.arange(len(rows))
-    logged = bool(rows["pct_change"].notna().any())
-    to_pct = (lambda v: 100 * np.expm1(v)) if logged else (lambda v: v)
-    mid, lo, hi = (to_pct(rows[c].to_numpy(dtype=float)) for c in ("effect_per_sd", "per_sd_ci_low", "per_sd_ci_high"))
-    colors = np.where(rows["discovery"].to_numpy(dtype=bool), "#1b6ca8", "#aaaaaa")
-    for yi, m, low, high, c in zip(y, mid, lo, hi, colors):
-        ax.plot([low, high], [yi, yi], color=c, linewidth=2)
-        ax.plot([m], [yi], "o", color=c)
-    if truth:
-        per_unit = np.array([truth.get(f, np.nan) for f in rows["feature"]], dtype=float)
-        ax.plot(to_pct(per_unit * rows["sd"].to_numpy(dtype=float)), y, "x", color="#d95f02", label="truth")
-        ax.legend(fontsize=7, frameon=False)
-    ax.axvline(0, color="#999999", linewidth=0.8)
-    ax.set_yticks(y, [str(f) for f in rows["feature"]])
-    ax.set_xlabel(("take-rate change, %" if logged else "effect") + f" ({level:.0%} CI); binary 0 -> 1, "
-                  "continuous per within-test SD")
-    ax.set_title("Causal effects of artwork features (blue: discoveries)", fontsize=9)
-    return ax
-
-
 def discover_insights(
     data: Any,
     treatments: Sequence[str] | None = None,
-    graph: Any = None,
     *,
+    graph: Any = None,
     outcome: str | None = None,
     fdr: float = 0.05,
     correction: Literal["bh", "holm"] = "bh",
@@ -196,51 +181,59 @@ def discover_insights(
     Examples
     --------
     >>> from creative_causal import simulate_program
-    >>> data = simulate_program(150, seed=4).study_data()
+    >>> data = simulate_program(150, random_state=4).study_data()
     >>> found = discover_insights(data, ["has_face", "text_area", "symmetry"], random_state=0)
     >>> found.table[["feature", "discovery"]].to_dict("list")["discovery"][:2]
     [True, True]
     """
     study = as_study_data(data, outcome)
     outcome = outcome or study.outcome
-    if not 0 < fdr < 1:
-        raise EstimationError(f"fdr must be between 0 and 1 (got {fdr}); 0.05 is usual.")
-    if correction not in ("bh", "holm"):
-        raise EstimationError(f"correction must be 'bh' or 'holm', got {correction!r}.")
+    fdr = check_fraction(fdr, "fdr", example="0.05")
+    check_choice(correction, "correction", ("bh", "holm"))
+    check_choice(method, "method", ("dml", "ols", "naive"))
+    level = check_level(level)
+    cv = check_int(cv, "cv", minimum=2)
+    n_simulations = check_int(n_simulations, "n_simulations", minimum=2)
+    n_jobs = check_n_jobs(n_jobs)
     frame = study.frame
+    check_column(frame, outcome, "outcome")
     if treatments is None:
         treatments = [f for f in study.features if f in frame and frame[f].nunique(dropna=True) > 1]
+    elif isinstance(treatments, str):
+        treatments = [treatments]
     treatments = list(dict.fromkeys(treatments))
     for t in treatments:
-        if t not in frame:
-            raise EstimationError(f"treatment {t!r} is not a column of the data.{did_you_mean(t, frame.columns)}")
+        if not isinstance(t, str) or t not in frame:
+            raise UnknownNameError(f"treatment {t!r} is not a column of the data.{study.why_missing(str(t))}")
     if not treatments:
         raise EstimationError("no feature varies in these data: nothing to test.")
     by = [by] if isinstance(by, str) else list(by or [])
     for col in by:
-        if col not in frame:
-            raise EstimationError(f"segment column {col!r} not found.{did_you_mean(col, frame.columns)}")
-    base = int(check_random_state(random_state).integers(2**62))
+        check_column(frame, col, "segment column (by=)")
+    base = draw_seed(random_state, bits=62)
     seeds = {t: int(np.random.default_rng([base, _stable_hash(t)]).integers(2**31 - 1)) for t in treatments}
     screening = screen_features(study, treatments, outcome, random_state=base % (2**31 - 1))
-    task = partial(_analyse_feature, study, outcome=outcome, graph=graph, by=tuple(by), run_refutations=refute,
-                   method=method, model_y=model_y, model_t=model_t, cv=cv, level=level, n_simulations=n_simulations)
+    options = dict(outcome=outcome, graph=graph, by=tuple(by), run_refutations=refute, method=method, model_y=model_y,
+                   model_t=model_t, cv=cv, level=level, n_simulations=n_simulations,
+                   native_threads=get_config()["native_threads"])
     jobs = [(t, seeds[t]) for t in treatments]
     if executor is not None:
         if hasattr(executor, "scatter"):  # dask.distributed: ship the data once
             remote = executor.scatter(study, broadcast=True)
-            futures = [executor.submit(_analyse_feature, remote, t, s, outcome=outcome, graph=graph, by=tuple(by),
-                                       run_refutations=refute, method=method, model_y=model_y, model_t=model_t, cv=cv,
-                                       level=level, n_simulations=n_simulations, pure=False) for t, s in jobs]
-            results = executor.gather(futures)
+            results = executor.gather([executor.submit(_analyse_feature, remote, t, s, **options, pure=False)
+                                       for t, s in jobs])
         else:
+            task = partial(_analyse_feature, study, **options)
             results = list(executor.map(task, [t for t, _ in jobs], [s for _, s in jobs]))
-    elif n_jobs != 1:
+    elif n_jobs != 1 and len(jobs) > 1:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs)(delayed(task)(t, s) for t, s in jobs)
+        results = Parallel(n_jobs=n_jobs)(delayed(_analyse_feature)(study, t, s, **options) for t, s in jobs)
     else:
-        results = [task(t, s) for t, s in jobs]
+        results = [_analyse_feature(study, t, s, **options) for t, s in jobs]
+    for res in results:  # warnings raised in workers reach the caller once, as in a serial run
+        for category, message in res.get("warnings", []):
+            warnings.warn(f"{res['feature']}: {message}", category, stacklevel=2)
     return _assemble(results, screening, study, outcome, fdr, correction, level)
 
 
@@ -251,16 +244,16 @@ def _stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
 
 
-def screen_features(study: Any, treatments: Sequence[str], outcome: str, *, random_state: int = 0) -> pd.DataFrame:
+def screen_features(study: Any, treatments: Sequence[str], outcome: str, *, random_state: Any = None) -> pd.DataFrame:
     """Rank candidate features: within-test correlation with the outcome and permutation
     importance in a gradient-boosting model of the outcome (held-out tests).
 
     Both are associations, not effects: the ranking orders hypotheses; the causal estimates
     come afterwards.
     """
-    from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.inspection import permutation_importance
 
+    seed = draw_seed(random_state)
     frame = study.frame
     cols = list(treatments)
     use = frame[[outcome, *cols]].notna().all(axis=1).to_numpy()
@@ -276,15 +269,15 @@ def screen_features(study: Any, treatments: Sequence[str], outcome: str, *, rand
     sd_x, sd_y = x.std(axis=0), y.std()
     with np.errstate(divide="ignore", invalid="ignore"):
         assoc = np.where(sd_x > 0, ((x - x.mean(0)) * (y - y.mean())[:, None]).mean(0) / (sd_x * sd_y), 0.0)
-    rng = np.random.default_rng(random_state)
-    test_groups = rng.permutation(int(codes.max()) + 1)[: max(1, (int(codes.max()) + 1) // 4)]
+    rng = np.random.default_rng(seed)
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    test_groups = rng.permutation(n_groups)[: max(1, n_groups // 4)]
     held = np.isin(codes, test_groups)
     importance = np.zeros(len(cols))
     if held.sum() >= 10 and (~held).sum() >= 20:
-        model = HistGradientBoostingRegressor(max_iter=200, max_leaf_nodes=15, early_stopping=True,
-                                              random_state=random_state).fit(x[~held], y[~held])
-        importance = permutation_importance(model, x[held], y[held], n_repeats=5,
-                                            random_state=random_state).importances_mean
+        with limit_native_threads():
+            model = default_model("regression", random_state=seed).fit(x[~held], y[~held])
+            importance = permutation_importance(model, x[held], y[held], n_repeats=5, random_state=seed).importances_mean
     out = pd.DataFrame({"feature": cols, "association": assoc, "importance": importance})
     out["screen_rank"] = (out["importance"].rank(ascending=False, method="first") * 2
                           + out["association"].abs().rank(ascending=False, method="first")).rank(method="first").astype(int)
@@ -293,46 +286,39 @@ def screen_features(study: Any, treatments: Sequence[str], outcome: str, *, rand
 
 def _analyse_feature(study: Any, treatment: str, seed: int, *, outcome: str, graph: Any, by: tuple[str, ...],
                      run_refutations: bool, method: str, model_y: Any, model_t: Any, cv: int, level: float,
-                     n_simulations: int) -> dict[str, Any]:
-    """Estimate, refute, sensitivity and segments for one feature (runs in a worker)."""
+                     n_simulations: int, native_threads: int | None) -> dict[str, Any]:
+    """Estimate, refute, sensitivity and segments for one feature (runs in a worker).
+
+    Never raises for a problem of this feature (it becomes the row's ``error``), and returns
+    the warnings raised on the way as (category, message) pairs, so a worker process loses
+    none of them.
+    """
     out: dict[str, Any] = {"feature": treatment}
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            est = estimate_effect(study, treatment, outcome, graph=graph, method=method, model_y=model_y,
+    with warnings.catch_warnings(record=True) as caught, config_context(native_threads=native_threads):
+        warnings.simplefilter("always")
+        try:
+            est = estimate_effect(study, treatment, outcome=outcome, graph=graph, method=method, model_y=model_y,
                                   model_t=model_t, cv=cv, level=level, random_state=seed)
-        out["warnings"] = sorted({str(w.message) for w in caught})
-    except CreativeCausalError as exc:
-        out["error"] = f"{type(exc).__name__}: {exc}"
-        return out
-    out["estimate"] = est
-    if run_refutations:
-        out["refutation"] = refute(est, study, n_simulations=n_simulations, random_state=seed)
-        if est.fitted is not None and method != "naive":
-            out["sensitivity"] = sensitivity(est)
-    if by and est.fitted is not None:
-        stage = est.fitted
-        rows = []
-        for col in by:
-            labels = study.column(col).loc[stage.rows].astype(str).to_numpy()
-            seg_rows, _ = segment_effects(col, labels, stage.y_res, stage.t_res, stage.weights, stage.codes, 10, level,
-                                          est.outcome in LOG_OUTCOMES)
-            rows += [dict(feature=treatment, **r) for r in seg_rows]
-        out["segments"] = rows
-    return out
-
-
-def _adjust(p: np.ndarray, correction: str) -> np.ndarray:
-    """Benjamini-Hochberg q-values or Holm-adjusted p-values."""
-    n = len(p)
-    order = np.argsort(p)
-    ranked = p[order]
-    if correction == "bh":
-        q = np.minimum.accumulate((ranked * n / np.arange(1, n + 1))[::-1])[::-1]
-    else:
-        q = np.maximum.accumulate(ranked * (n - np.arange(n)))
-    out = np.empty(n)
-    out[order] = np.minimum(q, 1.0)
+            out["estimate"] = est
+            if run_refutations:
+                out["refutation"] = refute(est, study, n_simulations=n_simulations, level=level, random_state=seed)
+                if est.fitted is not None and method != "naive":
+                    out["sensitivity"] = sensitivity(est)
+            if by and est.fitted is not None:
+                stage = est.fitted
+                rows = []
+                for col in by:
+                    labels = study.column(col).loc[stage.rows].astype(str).to_numpy()
+                    seg_rows, _ = segment_effects(col, labels, stage.y_res, stage.t_res, stage.weights, stage.codes,
+                                                  level=level, logged=est.logged)
+                    rows += [dict(feature=treatment, **r) for r in seg_rows]
+                out["segments"] = rows
+        except CreativeCausalError as exc:
+            out["error"] = f"{type(exc).__name__}: {exc}"
+    seen: dict[tuple[type[Warning], str], None] = {}
+    for w in caught:
+        seen.setdefault((w.category, str(w.message)), None)
+    out["warnings"] = list(seen)
     return out
 
 
@@ -364,12 +350,12 @@ def _assemble(results: list[dict[str, Any]], screening: pd.DataFrame, study: Any
                          robustness_value=sen.robustness_value if sen else np.nan,
                          e_value=sen.e_value if sen else np.nan, n_cells=est.n_cells, n_tests=est.n_tests,
                          n_informative_tests=est.n_informative_tests, adjustment_set=", ".join(est.adjustment_set),
-                         warnings=" | ".join(res.get("warnings", []))))
+                         warnings=" | ".join(str(m) for _, m in res.get("warnings", []))))
     table = pd.DataFrame(rows)
     estimated = table["p_value"].notna() if "p_value" in table else pd.Series(False, index=table.index)
     table["q_value"] = np.nan
     if estimated.any():
-        table.loc[estimated, "q_value"] = _adjust(table.loc[estimated, "p_value"].to_numpy(dtype=float), correction)
+        table.loc[estimated, "q_value"] = adjust_p_values(table.loc[estimated, "p_value"].to_numpy(dtype=float), correction)
     table["discovery"] = (table["q_value"] <= fdr).fillna(False).astype(bool)
     table = table.merge(screening, on="feature", how="left")
     previous = table["sentence"] if "sentence" in table else pd.Series("", index=table.index)
@@ -385,7 +371,7 @@ def _assemble(results: list[dict[str, Any]], screening: pd.DataFrame, study: Any
 def insight_sentence(est: EffectEstimate, row: Any, sens: SensitivityResult | None, correction: str) -> str:
     """One plain sentence for a creative: what the feature does, how sure we are, what could
     undo it."""
-    logged = np.isfinite(est.pct_change)
+    logged = est.logged
     q_name = "q" if correction == "bh" else "adjusted p"
 
     def size(v: float) -> str:
@@ -417,4 +403,4 @@ def insight_sentence(est: EffectEstimate, row: Any, sens: SensitivityResult | No
     return text + "."
 
 
-__all__ = ["discover_insights", "InsightTable", "screen_features", "insight_sentence", "forest_plot"]
+__all__ = ["discover_insights", "InsightTable", "screen_features", "insight_sentence"]

@@ -29,7 +29,7 @@ def main() -> None:
         ("code", "import warnings\nwarnings.simplefilter('ignore')\nimport tempfile\nfrom pathlib import Path\n"
                  "import matplotlib\nmatplotlib.use('Agg')\nimport creative_causal as cc\n"
                  "from creative_causal.datasets import simulate_program, render_posters\n\n"
-                 "program = simulate_program(80, seed=11)   # 80 titles, one A/B test each\n"
+                 "program = simulate_program(80, random_state=11)   # 80 titles, one A/B test each\n"
                  "program.cells.head()"),
         ("md", "## 1. Posters and features\n\nThe renderer pastes public-domain faces (shipped inside scikit-image and "
                "matplotlib) at the simulated size and position, and sets brightness, colour and text. "
@@ -61,7 +61,7 @@ def main() -> None:
                "close-up) descend from having a face; an unobserved artwork style links the root features."),
         ("code", "import warnings\nwarnings.simplefilter('ignore')\nimport matplotlib\nmatplotlib.use('Agg')\n"
                  "import creative_causal as cc\nfrom creative_causal.datasets import simulate_program\n\n"
-                 "program = simulate_program(200, seed=3)\nstudy = program.study_data(check_srm=False)\n"
+                 "program = simulate_program(200, random_state=3)\nstudy = program.study_data(check_srm=False)\n"
                  "graph = cc.creative_graph(study, 'has_face')\nax = graph.plot(treatment='has_face')"),
         ("code", "adjustment = graph.adjustment_set('has_face', study.outcome)\nprint(adjustment.variables)\n"
                  "adjustment.explanation.head(12)"),
@@ -85,7 +85,7 @@ def main() -> None:
                "romance and negative in documentaries, and lets the number of faces act partly through face size."),
         ("code", "import warnings\nwarnings.simplefilter('ignore')\nimport matplotlib\nmatplotlib.use('Agg')\n"
                  "import creative_causal as cc\nfrom creative_causal.datasets import simulate_program\n\n"
-                 "program = simulate_program(300, seed=1)\nstudy = program.study_data(check_srm=False)"),
+                 "program = simulate_program(300, random_state=1)\nstudy = program.study_data(check_srm=False)"),
         ("code", "cate = cc.moderation(study, 'has_face', by=['genre'], random_state=0)\n"
                  "truth = program.truth.by_genre.query(\"feature == 'has_face'\").set_index('genre')['effect']\n"
                  "table = cate.table.set_index('segment')[['value', 'ci_low', 'ci_high']]\n"
@@ -105,10 +105,10 @@ def main() -> None:
                "causes and check that the sensitivity analysis would have warned us."),
         ("code", "import warnings\nwarnings.simplefilter('ignore')\nimport matplotlib\nmatplotlib.use('Agg')\n"
                  "import creative_causal as cc\nfrom creative_causal.datasets import simulate_program\n\n"
-                 "program = simulate_program(300, seed=5)\nstudy = program.study_data(check_srm=False)\n"
+                 "program = simulate_program(300, random_state=5)\nstudy = program.study_data(check_srm=False)\n"
                  "est = cc.estimate_effect(study, 'has_face', random_state=0)\n"
                  "print(est.summary())\nprint('truth', round(program.truth.effect('has_face'), 4))"),
-        ("code", "report = cc.refute(est, study, random_state=0)\nprint(report.summary())\nfig = report.plot()"),
+        ("code", "report = cc.refute(est, study, random_state=0)\nprint(report.summary())\nax = report.plot()"),
         ("md", "A check that *fails*: standard errors that ignore the tests. The cluster bootstrap catches it."),
         ("code", "naive_errors = cc.estimate_effect(study, 'has_face', design='pooled', cluster=None, random_state=0)\n"
                  "print(cc.refute(naive_errors, study, tests=['bootstrap'], random_state=1)['bootstrap'].reason)"),
@@ -116,7 +116,7 @@ def main() -> None:
         ("md", "## A hidden confounder of growing strength\n\nIt makes a face more likely and lowers take rate, "
                "so the estimate falls below the truth; the robustness value falls with it."),
         ("code", "for strength in (0.0, 1.0, 2.0):\n"
-                 "    p = simulate_program(300, unobserved_confounding=strength, seed=21)\n"
+                 "    p = simulate_program(300, unobserved_confounding=strength, random_state=21)\n"
                  "    e = cc.estimate_effect(p.study_data(check_srm=False), 'has_face', random_state=0)\n"
                  "    s = cc.sensitivity(e)\n"
                  "    print(f'U strength {strength}: estimate {e.value:+.3f}, truth {p.truth.effect(\"has_face\"):+.3f}, '\n"

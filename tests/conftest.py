@@ -32,4 +32,4 @@ def cells() -> pd.DataFrame:
 def program():
     from creative_causal.datasets import simulate_program
 
-    return simulate_program(300, seed=7)
+    return simulate_program(300, random_state=7)

@@ -19,13 +19,19 @@ from creative_causal.estimation import (
     overlap,
     wls_cluster,
 )
-from creative_causal.exceptions import EstimationError, IdentificationError, OverlapWarning
+from creative_causal.exceptions import (
+    EstimationError,
+    IdentificationError,
+    InvalidParameterError,
+    OverlapWarning,
+    UnknownNameError,
+)
 from creative_causal.graph import creative_graph
 
 
 @pytest.fixture(scope="module")
 def program():
-    return simulate_program(300, seed=31)
+    return simulate_program(300, random_state=31)
 
 
 @pytest.fixture(scope="module")
@@ -50,23 +56,26 @@ def test_cluster_robust_errors_match_statsmodels(rng):
     np.testing.assert_allclose(np.sqrt(np.diag(ours.cov_unclustered)), hc1.bse, rtol=1e-10)
 
 
-def test_dml_point_estimate_equals_a_direct_econml_call(study):
-    """Same folds, same nuisance models, unweighted: our final stage reproduces LinearDML's."""
-    from econml.dml import LinearDML
-
-    from creative_causal.estimation._dml import fit_dml
-    from creative_causal.estimation._prepare import prepare
+def test_dml_matches_cross_fitting_written_out_by_hand(study):
+    """The reference is double ML written out with scikit-learn and statsmodels, no econml: fit the
+    nuisance models on the other folds, predict the held-out fold, regress residual on residual
+    with errors clustered by test. Same folds and learners: the same estimate and standard error."""
+    from creative_causal.estimation import fit_dml, prepare
 
     confounders = creative_graph(study, "has_face").adjustment_set("has_face", study.outcome).variables
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        prep = prepare(study, "has_face", study.outcome, confounders, "within_test", "test_id", None)
-        ours = fit_dml(prep, model_y=LinearRegression(), model_t=LinearRegression(), cv=4, random_state=5)
-        assert all(len(set(prep.codes[train]) & set(prep.codes[test])) == 0 for train, test in ours.folds)
-        direct = LinearDML(model_y=LinearRegression(), model_t=LinearRegression(), cv=ours.folds, random_state=0)
-        direct.fit(prep.y, prep.t, W=prep.features)
-    assert float(ours.final.coef[0]) == pytest.approx(float(direct.intercept_), rel=1e-9)
-    assert ours.econml_estimate == pytest.approx(float(direct.intercept_), rel=1e-9)
+        warnings.simplefilter("ignore", OverlapWarning)
+        prep = prepare(study, "has_face", study.outcome, confounders, "within_test", "test_id", "impressions")
+    ours = fit_dml(prep, model_y=LinearRegression(), model_t=LinearRegression(), cv=4, random_state=5)
+    assert all(len(set(prep.codes[train]) & set(prep.codes[test])) == 0 for train, test in ours.folds)
+    y_res, t_res = np.empty(prep.n_cells), np.empty(prep.n_cells)
+    for train, test in ours.folds:
+        for target, out in ((prep.y, y_res), (prep.t, t_res)):
+            out[test] = target[test] - LinearRegression().fit(prep.features[train], target[train]).predict(
+                prep.features[test])
+    reference = sm.WLS(y_res, t_res, weights=prep.weights).fit(cov_type="cluster", cov_kwds={"groups": prep.codes})
+    assert float(ours.final.coef[0]) == pytest.approx(float(reference.params[0]), rel=1e-8)
+    assert float(np.sqrt(ours.final.cov[0, 0])) == pytest.approx(float(reference.bse[0]), rel=1e-8)
 
 
 def test_weighted_within_ols_matches_statsmodels_fixed_effects(study):
@@ -112,13 +121,13 @@ def test_plain_tabular_data_without_tests_or_weights(rng):
     y = 0.5 * t + np.sin(2 * z) + rng.normal(scale=0.5, size=n)
     df = pd.DataFrame({"y": y, "t": t, "z": z})
     for design in ("pooled",):
-        est = estimate_effect(df, "t", "y", design=design, random_state=1)
+        est = estimate_effect(df, "t", outcome="y", design=design, random_state=1)
         assert abs(est.value - 0.5) < 3 * est.std_error
         assert est.n_tests == n and np.isnan(est.pct_change)
-    naive = estimate_effect(df, "t", "y", design="pooled", method="naive")
+    naive = estimate_effect(df, "t", outcome="y", design="pooled", method="naive")
     assert naive.value - 0.5 > 3 * naive.std_error  # z confounds
     with pytest.raises(EstimationError, match="needs a test"):
-        estimate_effect(df, "t", "y")
+        estimate_effect(df, "t", outcome="y")
 
 
 def test_continuous_treatment(program, study):
@@ -134,16 +143,21 @@ def test_same_seed_same_estimate(study):
 
 
 def test_bad_arguments(study):
-    with pytest.raises(EstimationError, match="Did you mean 'dml'"):
+    """A bad argument is an InvalidParameterError (a ValueError and a TypeError) naming what is allowed."""
+    with pytest.raises(InvalidParameterError, match=r"method must be one of \['dml', 'ols', 'naive'\].*Did you mean 'dml'"):
         estimate_effect(study, "has_face", method="dmll")
-    with pytest.raises(EstimationError, match="unknown design"):
+    with pytest.raises(InvalidParameterError, match="design must be one of"):
         estimate_effect(study, "has_face", design="within")
-    with pytest.raises(EstimationError, match="Did you mean 'brightness'"):
+    with pytest.raises(UnknownNameError, match="Did you mean 'brightness'"):
         estimate_effect(study, "has_face", confounders=["brightnes"])
-    with pytest.raises(EstimationError, match="cv must be at least 2"):
+    with pytest.raises(InvalidParameterError, match="cv must be a whole number at least 2"):
         estimate_effect(study, "has_face", cv=1)
-    with pytest.raises(EstimationError, match="level"):
+    with pytest.raises(ValueError, match="level must be a number between 0 and 1.*Did you mean 0.95"):
         estimate_effect(study, "has_face", level=95)
+    with pytest.raises(UnknownNameError, match="treatment 'has_facee'.*Did you mean 'has_face'"):
+        estimate_effect(study, "has_facee")
+    with pytest.raises(UnknownNameError, match="segment column"):
+        estimate_effect(study, "has_face", by=["genree"])
 
 
 def test_result_object(study):
@@ -154,7 +168,7 @@ def test_result_object(study):
     assert est.ci_low < est.value < est.ci_high and est.pct_ci_low < est.pct_change < est.pct_ci_high
     text = est.summary()
     assert "95% CI" in text and "clustered by test" in text and "tests where has_face does not vary" in text
-    assert "<table>" in est._repr_html_()
+    assert "<table" in est._repr_html_() and "Effect of has_face" in est._repr_html_()
     assert est.to_dict()["treatment"] == "has_face"
     ax = est.plot(truth=0.1)
     assert ax.get_xlabel().startswith("effect on")
@@ -210,7 +224,10 @@ def test_cate_merges_small_segments_and_tests_continuous_modifiers(study):
     cate = estimate_cate(study, "has_face", by=["country"], modifiers=["popularity"], min_tests=25, random_state=0)
     merged = cate.table[cate.table["segment"].str.startswith("other: ")]
     assert len(merged) == 1 and "merged" in merged["flagged"].iloc[0]
-    assert cate.table["n_cells"].sum() >= study.frame["in_within_test"].sum() * 0  # nothing silently dropped
+    # nothing silently dropped: the country segments (small ones merged) hold every cell the estimate uses
+    country = cate.table[cate.table["modifier"] == "country"]
+    assert country["n_cells"].sum() == estimate_effect(study, "has_face", method="ols").n_cells
+    assert set(country["segment"]) - {merged["segment"].iloc[0]} <= set(study.frame["country"])
     assert set(cate.moderation["modifier"]) == {"country", "popularity"}
     assert "per SD" in set(cate.table["segment"])
 

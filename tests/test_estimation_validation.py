@@ -33,7 +33,7 @@ def test_coverage_bias_and_false_positives_on_the_confounded_programme():
     n = 50
     z_dml, covered, z_naive, rejected = [], [], [], 0
     for r in range(n):
-        p, sd = _study(seed=100 + r)
+        p, sd = _study(random_state=100 + r)
         truth = p.truth.effect("has_face")
         est = estimate_effect(sd, "has_face", random_state=r)
         covered.append(est.ci_low <= truth <= est.ci_high)
@@ -52,7 +52,7 @@ def test_title_level_confounding_only():
     """Within-test DML is unbiased; the pooled comparison without covariates is not."""
     z_within, z_pooled = [], []
     for r in range(20):
-        p, sd = _study(seed=300 + r, artwork_confounding=0.0)
+        p, sd = _study(random_state=300 + r, artwork_confounding=0.0)
         truth = p.truth.effect("has_face")
         within = estimate_effect(sd, "has_face", random_state=r)
         pooled = estimate_effect(sd, "has_face", design="pooled", method="naive")
@@ -64,7 +64,7 @@ def test_title_level_confounding_only():
 
 
 def test_heterogeneity_signs_and_moderation():
-    p = simulate_program(600, seed=400)
+    p = simulate_program(600, random_state=400)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sd = p.study_data()
@@ -78,7 +78,7 @@ def test_heterogeneity_signs_and_moderation():
     assert covered >= 5 / 7
     assert table.loc["drama", "value"] > table.loc["documentary", "value"] + 0.1
     assert cate.moderation.set_index("modifier").loc["genre", "p_value"] < 1e-3
-    no_het = simulate_program(600, seed=401, heterogeneity=0.0, effects={"n_faces": 0, "face_area": 0, "closeup": 0,
+    no_het = simulate_program(600, random_state=401, heterogeneity=0.0, effects={"n_faces": 0, "face_area": 0, "closeup": 0,
                                                                          "face_thirds": 0, "smile": 0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -92,7 +92,7 @@ def test_clustered_errors_with_treatment_assigned_per_title():
     n = 40
     clustered, unclustered, ratio = [], [], []
     for r in range(n):
-        p, sd = _study(seed=500 + r)
+        p, sd = _study(random_state=500 + r)
         frame = sd.frame
         codes = frame["test_id"].factorize()[0]
         frame["campaign"] = (np.random.default_rng(r).random(codes.max() + 1) < 0.5)[codes].astype(float)

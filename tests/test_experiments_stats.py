@@ -20,7 +20,7 @@ def test_wilson_matches_statsmodels(rng, level):
     n = rng.integers(1, 100_000, size=200)
     x = rng.binomial(n, rng.uniform(0, 1, size=200))
     x[:3], n[:3] = [0, 5, 7], [10, 5, 7]  # edge cases: zero and all successes
-    low, high = wilson_interval(x, n, level)
+    low, high = wilson_interval(x, n, level=level)
     ref_low, ref_high = proportion_confint(x, n, alpha=1 - level, method="wilson")
     np.testing.assert_allclose(low, ref_low, atol=1e-12)
     np.testing.assert_allclose(high, ref_high, atol=1e-12)
@@ -76,7 +76,7 @@ def test_lifts_against_control(cells):
 
 
 def test_srm_flags_injected_mismatch_and_not_clean_tests():
-    program = simulate_program(200, srm_share=0.1, srm_size=0.15, seed=3)
+    program = simulate_program(200, srm_share=0.1, srm_size=0.15, random_state=3)
     with pytest.warns(SampleRatioMismatchWarning, match="sample-ratio mismatch: AB-") as record:
         ab = program.ab_results()
     table = ab.srm(warn=False).set_index("test_id")
@@ -94,7 +94,7 @@ def test_srm_false_alarm_rate_on_clean_programmes():
         with warnings.catch_warnings():
             warnings.simplefilter("error", SampleRatioMismatchWarning)
             try:
-                simulate_program(150, seed=seed).ab_results()
+                simulate_program(150, random_state=seed).ab_results()
             except SampleRatioMismatchWarning:
                 alarms += 1
     assert alarms <= 2  # expected 0.3 alarms at 1%; 3 or more has probability < 0.4%

@@ -16,8 +16,10 @@ TOP_LEVEL = {
     "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate",
     "overlap", "EffectEstimate", "refute", "RefutationReport", "sensitivity", "SensitivityResult", "e_value",
     "mediation", "MediationResult", "moderation", "discover_insights", "InsightTable", "CreativeStudy", "StudyResult",
+    "run_demo", "set_config", "get_config", "config_context", "InvalidParameterError", "UnknownNameError",
+    "StudyFileError", "OutputPathError",
     "datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
-    "exceptions",
+    "demo", "plotting", "exceptions",
 }
 
 
@@ -28,12 +30,14 @@ def test_top_level_names_are_pinned():
 
 
 def test_subpackage_names_are_pinned():
-    assert set(experiments.__all__) == {"ABResults", "StudyData", "read_ab_results", "aggregate_impressions",
-                                        "wilson_interval", "log_take_rate", "log_rate_ratio", "two_proportion_test",
-                                        "holm", "CONTINUITY", "LOG_RATIO", "LOG_RATE", "DIFF_PP"}
+    assert set(experiments.__all__) == {"ABResults", "StudyData", "as_study_data", "read_ab_results", "read_table",
+                                        "aggregate_impressions", "wilson_interval", "log_take_rate", "log_rate_ratio",
+                                        "two_proportion_test", "holm", "adjust_p_values", "CONTINUITY", "LOG_RATIO",
+                                        "LOG_RATE", "DIFF_PP", "LOG_OUTCOMES"}
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
-                                     "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit"}
+                                     "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit",
+                                     "check_poster_size"}
 
 
 def test_graph_and_estimation_names_are_pinned():
@@ -44,32 +48,46 @@ def test_graph_and_estimation_names_are_pinned():
 
     assert set(graph.__all__) == {"CausalGraph", "AdjustmentSet", "creative_graph", "testable_implications",
                                   "partial_correlation", "is_valid_backdoor", "CATALOG_PARENTS", "ARTWORK_STYLE"}
-    assert set(estimation.__all__) == {"estimate_effect", "EffectEstimate", "estimate_cate", "CATEResult", "overlap",
-                                       "OverlapDiagnostics", "Difference", "difference_in_means", "LinearFit",
-                                       "wls_cluster"}
+    # what refutation, insights and studies reuse is public here (issue 12: no private imports across packages)
+    assert set(estimation.__all__) == {"estimate_effect", "EffectEstimate", "FittedStage", "estimate_cate", "CATEResult",
+                                       "segment_effects", "overlap", "OverlapDiagnostics", "mediation", "MediationResult",
+                                       "moderation", "Difference", "difference_in_means", "LinearFit", "wls_cluster",
+                                       "demean", "group_means", "residualize", "ClusterSums", "bootstrap_counts",
+                                       "subset_counts", "fit_dml", "DMLFit", "group_folds", "default_model", "prepare",
+                                       "Prepared"}
 
 
 def test_trust_layer_names_are_pinned():
     from creative_causal import insights, refutation
 
-    assert set(refutation.__all__) == {"refute", "RefutationReport", "RefutationResult", "TESTS", "significance",
-                                       "dowhy_refutations", "sensitivity", "SensitivityResult", "e_value",
-                                       "robustness_value", "bias_bound", "benchmark_bounds", "mediation",
-                                       "MediationResult", "moderation"}
-    from creative_causal import report, study
+    assert set(refutation.__all__) == {"refute", "RefutationReport", "RefutationResult", "TESTS", "QUESTIONS",
+                                       "significance", "dowhy_refutations", "sensitivity", "SensitivityResult",
+                                       "e_value", "robustness_value", "bias_bound", "benchmark_bounds"}
+    from creative_causal import demo, plotting, report, study
 
-    assert set(study.__all__) == {"CreativeStudy", "StudyResult", "DEFAULT_MEDIATION"}
-    assert set(report.__all__) == {"write_html", "write_markdown", "executive_summary"}
-    assert set(insights.__all__) == {"discover_insights", "InsightTable", "screen_features", "insight_sentence",
-                                     "forest_plot"}
+    assert set(study.__all__) == {"CreativeStudy", "StudyResult", "DEFAULT_MEDIATION", "executive_summary",
+                                  "discoveries", "not_estimated"}
+    assert set(report.__all__) == {"to_html", "to_markdown", "render_html", "render_markdown", "markdown_text"}
+    assert set(insights.__all__) == {"discover_insights", "InsightTable", "screen_features", "insight_sentence"}
+    assert set(demo.__all__) == {"run_demo", "DemoResult", "DEMO_TREATMENTS", "DEMO_LAYOUT_EDGES"}
+    assert set(plotting.__all__) == {"interval_plot", "forest_plot", "propensity_plot", "sensitivity_plot",
+                                     "histogram_plot", "grouped_graph_plot"}
 
 
 def test_estimators_import_econml_lazily():
     code = ("import sys, creative_causal.estimation, creative_causal.graph, creative_causal.refutation, "
-            "creative_causal.insights, creative_causal.study, creative_causal.report; "
+            "creative_causal.insights, creative_causal.study, creative_causal.report, creative_causal.demo; "
             "print(sorted(m for m in ('econml', 'dowhy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_identification_never_imports_dowhy():
+    """Back-door sets come from d-separation: DoWhy's identifier (and its front-door search) is not needed."""
+    code = ("import sys, creative_causal as cc; g = cc.CausalGraph.from_edges([('z', 't'), ('z', 'y'), ('t', 'y')]); "
+            "assert g.adjustment_set('t', 'y').variables == ('z',); print('dowhy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
 
 
 def test_error_tree_is_rooted_and_matches_builtins():
@@ -80,6 +98,11 @@ def test_error_tree_is_rooted_and_matches_builtins():
     assert issubclass(exceptions.ExperimentDataError, ValueError)
     assert issubclass(exceptions.ImageReadError, OSError)
     assert issubclass(exceptions.NotFittedError, AttributeError)
+    assert issubclass(exceptions.InvalidParameterError, ValueError) and issubclass(exceptions.InvalidParameterError,
+                                                                                   TypeError)
+    assert issubclass(exceptions.UnknownNameError, KeyError)
+    assert str(exceptions.UnknownNameError("no such name")) == "no such name"  # not KeyError's quoted repr
+    assert issubclass(exceptions.OutputPathError, OSError) and issubclass(exceptions.StudyFileError, ValueError)
 
 
 def test_unknown_attribute():

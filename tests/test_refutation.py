@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from creative_causal import EstimationError, estimate_effect, refute, simulate_program
+from creative_causal import EstimationError, InvalidParameterError, estimate_effect, refute, simulate_program
 from creative_causal.refutation import TESTS, RefutationReport, significance
 from creative_causal.refutation._refute import _insample_partial, _partial_out, _permute_within, final_stage
 
 
 @pytest.fixture(scope="module")
 def study():
-    return simulate_program(200, seed=5).study_data(check_srm=False)
+    return simulate_program(200, random_state=5).study_data(check_srm=False)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_random_common_cause_fast_path_is_exact_for_ols(study):
     sub = StudyData(frame, outcome=study.outcome, weight=study.weight, cluster=study.cluster, features=study.features,
                     covariates=study.covariates, segments=study.segments)
     refit = estimate_effect(sub, "brightness", method="ols", confounders=[*est.adjustment_set, "noise_column"]).value
-    from creative_causal.estimation._inference import demean
+    from creative_causal.estimation import demean
 
     u_res = _partial_out(demean(u[:, None], stage.codes, stage.weights), stage)
     fast = final_stage(_insample_partial(stage.y_res, u_res, stage.weights),
@@ -121,7 +121,7 @@ def test_a_wrong_estimate_fails(linear_estimate, study):
 
 
 def test_bootstrap_catches_standard_errors_that_ignore_tests():
-    data = simulate_program(300, seed=5).study_data(check_srm=False)
+    data = simulate_program(300, random_state=5).study_data(check_srm=False)
     est = estimate_effect(data, "has_face", design="pooled", cluster=None, random_state=0)
     boot = refute(est, data, tests=["bootstrap"], random_state=1)["bootstrap"]
     assert boot.details["resampled"] == "whole tests"
@@ -136,7 +136,7 @@ def test_skips_say_why(study):
     report = refute(naive, study, random_state=0)
     assert report["random_common_cause"].status == "skipped"
     assert "adjusts for nothing" in report["random_common_cause"].reason
-    small = simulate_program(8, seed=1).study_data(check_srm=False)
+    small = simulate_program(8, random_state=1).study_data(check_srm=False)
     est = estimate_effect(small, "brightness", method="ols")
     report = refute(est, small, random_state=0)
     assert report["subset"].status == report["bootstrap"].status == "skipped"
@@ -145,7 +145,7 @@ def test_skips_say_why(study):
 
 
 def test_modifier_estimates_refute_through_the_general_final_stage(study):
-    est = estimate_effect(study, "has_face", modifiers="auto", model_y=LinearRegression(), model_t=LinearRegression(),
+    est = estimate_effect(study, "has_face", by="auto", model_y=LinearRegression(), model_t=LinearRegression(),
                           random_state=0)
     assert est.fitted.final_design.shape[1] > 1
     report = refute(est, study, n_simulations=50, random_state=0)
@@ -154,10 +154,14 @@ def test_modifier_estimates_refute_through_the_general_final_stage(study):
 
 
 def test_bad_arguments_name_the_fix(linear_estimate, study):
-    with pytest.raises(EstimationError, match="placebo"):
+    with pytest.raises(InvalidParameterError, match="Did you mean 'placebo'"):
         refute(linear_estimate, study, tests=["placebos"])
-    with pytest.raises(EstimationError, match="n_simulations"):
+    with pytest.raises(InvalidParameterError, match="n_simulations must be a whole number at least 2"):
         refute(linear_estimate, study, n_simulations=1)
+    with pytest.raises(InvalidParameterError, match="level"):
+        refute(linear_estimate, study, level=95)
+    with pytest.raises(InvalidParameterError, match="EffectEstimate"):
+        refute(study)  # the data where the estimate belongs
     with pytest.raises(EstimationError, match="needs the data"):
         refute(linear_estimate, refit=True)
     with pytest.raises(EstimationError, match="re-run estimate_effect"):
@@ -185,8 +189,13 @@ def test_renderings(linear_estimate, study):
     assert {"status", "reason", "p_value", "refuted", "low", "high"} <= set(frame.columns)
     text = report.summary()
     assert "95% CI" in text and "verdict" in text
-    fig = report.plot()
+    ax = report.plot()  # one axes: each test's simulations against what they should be
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"{t} (passed)" for t in TESTS][::-1]
+    assert "95% CI" in ax.get_xlabel()
+    fig = report.plot_simulations()  # figure-level, named so
     assert len(fig.axes) == 4
+    single = report["bootstrap"].plot()
+    assert single.get_title() == "bootstrap: passed"
     assert report.to_dict()["results"][0]["test"] == "placebo"
     assert "<table" in report._repr_html_()
 
@@ -197,11 +206,28 @@ def test_verdicts_agree_with_dowhy():
     same verdicts (benchmarks/bench_refute.py compares at 20 000 cells)."""
     from creative_causal.refutation import dowhy_refutations
 
-    data = simulate_program(150, seed=5).study_data(check_srm=False)
+    data = simulate_program(150, random_state=5).study_data(check_srm=False)
     for treatment in ("has_face",):
         est = estimate_effect(data, treatment, model_y=LinearRegression(), model_t=LinearRegression(), random_state=0)
         ours = refute(est, data, random_state=0)
         theirs = dowhy_refutations(est, n_simulations=100, random_state=0)
-        assert isinstance(theirs, pd.DataFrame)
+        assert isinstance(theirs, pd.DataFrame) and list(theirs["test"]) == list(TESTS)
         for row in theirs.itertuples():
             assert ours[row.test].status == row.status, (treatment, row.test, ours[row.test].reason, row.p_value)
+
+
+@pytest.mark.slow
+def test_verdicts_agree_with_dowhy_where_both_fail():
+    """An estimate ten standard errors off: both refuters fail it on the three checks that compare
+    the estimate with re-estimates (random common cause, subset, bootstrap), and both pass the
+    placebo, which compares the shuffled effects with zero."""
+    from creative_causal.refutation import dowhy_refutations
+
+    data = simulate_program(150, random_state=5).study_data(check_srm=False)
+    est = estimate_effect(data, "has_face", model_y=LinearRegression(), model_t=LinearRegression(), random_state=0)
+    wrong = replace(est, value=est.value + 10 * est.std_error)
+    ours = refute(wrong, data, n_simulations=30, random_state=0)
+    theirs = dowhy_refutations(wrong, n_simulations=30, random_state=0, compare_to="estimate").set_index("test")
+    for test in TESTS:
+        assert ours[test].status == theirs.loc[test, "status"], (test, ours[test].reason, theirs.loc[test, "p_value"])
+    assert [t for t in TESTS if ours[t].status == "failed"] == ["random_common_cause", "subset", "bootstrap"]

@@ -16,7 +16,7 @@ from creative_causal.features import extract_features
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     folder = tmp_path_factory.mktemp("posters")
-    artworks = simulate_program(60, seed=3).artworks.head(200)
+    artworks = simulate_program(60, random_state=3).artworks.head(200)
     render_posters(artworks, folder, random_state=0, n_jobs=2)
     return artworks, folder
 
@@ -40,7 +40,7 @@ def test_extracted_features_recover_the_rendered_ones(rendered):
 
 
 def test_rendering_is_deterministic(tmp_path):
-    art = simulate_program(4, seed=1).artworks.head(2)
+    art = simulate_program(4, random_state=1).artworks.head(2)
     a = render_posters(art, tmp_path / "a", size=(200, 300), random_state=5)
     b = render_posters(art, tmp_path / "b", size=(200, 300), random_state=5)
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
@@ -63,7 +63,7 @@ def test_dask_cluster_matches_serial(rendered):
 def test_render_posters_in_processes_gives_the_same_files(tmp_path):
     from creative_causal.datasets import render_posters, simulate_program
 
-    artworks = simulate_program(3, seed=2).artworks
+    artworks = simulate_program(3, random_state=2).artworks
     serial = render_posters(artworks, tmp_path / "a", size=(120, 180), random_state=4)
     parallel = render_posters(artworks, tmp_path / "b", size=(120, 180), random_state=4, n_jobs=2)
     assert [p.name for p in serial] == [p.name for p in parallel]
@@ -73,7 +73,7 @@ def test_render_posters_in_processes_gives_the_same_files(tmp_path):
 def test_rendered_unit_of_smile_is_the_gap_between_the_two_portraits():
     from creative_causal.datasets import rendered_unit
 
-    artworks = simulate_program(60, seed=3).artworks
+    artworks = simulate_program(60, random_state=3).artworks
     faces = artworks.loc[artworks["has_face"] == 1, "smile"]
     gap = faces[faces >= 0.5].mean() - faces[faces < 0.5].mean()
     assert rendered_unit(artworks, "smile") == pytest.approx(gap) and 0.2 < gap < 0.6

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from creative_causal import EstimationError, e_value, estimate_effect, sensitivity, simulate_program
-from creative_causal.estimation._inference import demean
+from creative_causal import InvalidParameterError, UnknownNameError, e_value, estimate_effect, sensitivity, simulate_program
+from creative_causal.estimation import demean
 from creative_causal.refutation import benchmark_bounds, bias_bound, robustness_value
 from creative_causal.refutation._sensitivity import _partial_r2
 
@@ -22,7 +22,7 @@ def test_e_value_matches_vanderweele_and_ding():
     assert e_value(0.8, 0.7, 0.9)[1] == pytest.approx(e_value(1 / 0.9)[0])
     assert e_value(1.2, 0.9, 1.5)[1] == 1.0
     assert e_value(1.0)[0] == 1.0
-    with pytest.raises(EstimationError, match="positive"):
+    with pytest.raises(InvalidParameterError, match="positive"):
         e_value(-1.0)
 
 
@@ -53,7 +53,7 @@ def test_benchmark_bounds_reduce_to_the_simple_cases():
 
 @pytest.fixture(scope="module")
 def program():
-    return simulate_program(300, seed=5)
+    return simulate_program(300, random_state=5)
 
 
 def test_sensitivity_of_a_real_effect(program):
@@ -76,7 +76,7 @@ def test_continuous_treatment_reads_per_standard_deviation(program):
     s = sensitivity(est, benchmarks=["brightness"])
     assert s.contrast.startswith("per standard deviation") and s.risk_ratio < 1
     assert list(s.benchmarks["covariate"]) == ["brightness"]
-    with pytest.raises(EstimationError, match="not among"):
+    with pytest.raises(UnknownNameError, match="not among"):
         sensitivity(est, benchmarks=["popularityy"])
 
 
@@ -115,7 +115,7 @@ def _true_strength(program, est):
 def test_hidden_confounder_bias_grows_robustness_falls_and_the_bound_covers_it():
     rows = []
     for strength in (0.0, 0.5, 1.0, 2.0):
-        program = simulate_program(400, unobserved_confounding=strength, seed=21)
+        program = simulate_program(400, unobserved_confounding=strength, random_state=21)
         est = estimate_effect(program.study_data(check_srm=False), "has_face", random_state=0)
         s = sensitivity(est)
         truth = program.truth.effect("has_face")

@@ -9,7 +9,7 @@ from typing import Any
 from ._simulate import SimulatedProgram, simulate_program, truth_to_json
 
 #: Arguments of the programme committed in ``data/synthetic/`` (see its README).
-DEMO_ARGS: dict[str, Any] = dict(n_titles=300, single_cell_share=0.02, srm_share=0.01, srm_size=0.10, seed=20230111)
+DEMO_ARGS: dict[str, Any] = dict(n_titles=300, single_cell_share=0.02, srm_share=0.01, srm_size=0.10, random_state=20230111)
 
 #: Float format of written CSVs: 8 significant digits are far below sampling noise and
 #: keep the files identical across platforms whose math libraries differ in the last bit.

@@ -39,11 +39,14 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from .._validation import check_random_state
+from .._validation import check_int, check_n_jobs, check_output_dir, check_random_state, make_dirs
+from ..exceptions import InvalidParameterError
 
 _LETTERS = np.array(list("ABCDEFGHIJKLMNOPRSTUVWY"))
 
 
+#: Posters smaller or larger than this (pixels per side) are refused.
+MIN_POSTER_SIDE, MAX_POSTER_SIDE = 32, 8000
 #: Rows with ``smile`` at or above this get a smiling portrait, the others a neutral one.
 SMILING = 0.5
 #: The crops carry a 12% margin on each side of the detected face box.
@@ -160,6 +163,7 @@ def _paste(canvas: np.ndarray, crop: np.ndarray, cx: float, cy: float, side: flo
 
 def render_poster(row: pd.Series, *, size: tuple[int, int] = (1000, 1500), random_state: Any = None) -> np.ndarray:
     """One poster (RGB uint8, ``size`` = (width, height)) for one row of catalog features."""
+    size = check_poster_size(size)
     rng = check_random_state(random_state)
     w, h = size
     n_faces = int(row.get("n_faces", 0)) if row.get("has_face", 0) else 0
@@ -287,16 +291,21 @@ def render_posters(artworks: pd.DataFrame, out_dir: str | os.PathLike[str], *, s
     --------
     >>> import tempfile
     >>> from creative_causal.datasets import simulate_program
-    >>> p = simulate_program(2, seed=1)
+    >>> p = simulate_program(2, random_state=1)
     >>> paths = render_posters(p.artworks.head(1), tempfile.mkdtemp(), size=(200, 300), random_state=0)
     >>> paths[0].suffix
     '.jpg'
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if not isinstance(artworks, pd.DataFrame):
+        raise InvalidParameterError(f"artworks must be a DataFrame indexed by artwork id, got {type(artworks).__name__}.")
+    size = check_poster_size(size)
+    n_jobs = check_n_jobs(n_jobs)
+    quality = check_int(quality, "quality", minimum=1, maximum=100)
+    names = [_file_stem(ident) for ident in artworks.index]
+    out = make_dirs(check_output_dir(out_dir, "posters folder"), "posters folder")
     rng = check_random_state(random_state)
     seeds = rng.integers(2**31 - 1, size=len(artworks))
-    jobs = [(out / f"{ident}.jpg", row, int(seed)) for (ident, row), seed in zip(artworks.iterrows(), seeds)]
+    jobs = [(out / f"{name}.jpg", row, int(seed)) for name, (_, row), seed in zip(names, artworks.iterrows(), seeds)]
     work = partial(_render_to_file, size=size, quality=quality)
     if n_jobs == 1 or len(jobs) < 2:
         return [work(job) for job in jobs]
@@ -305,6 +314,33 @@ def render_posters(artworks: pd.DataFrame, out_dir: str | os.PathLike[str], *, s
 
     with ProcessPoolExecutor(n_jobs, mp_context=get_context("spawn")) as pool:
         return list(pool.map(work, jobs, chunksize=max(1, len(jobs) // (8 * n_jobs))))
+
+
+def check_poster_size(size: Any) -> tuple[int, int]:
+    """A poster's (width, height): whole pixels from 32 to 8000 per side.
+
+    Examples
+    --------
+    >>> check_poster_size((400, 600))
+    (400, 600)
+    """
+    if (not isinstance(size, (tuple, list)) or len(size) != 2
+            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size)
+            or not all(MIN_POSTER_SIDE <= v <= MAX_POSTER_SIDE for v in size)):
+        raise InvalidParameterError(f"size must be (width, height) in whole pixels from {MIN_POSTER_SIDE} to "
+                                    f"{MAX_POSTER_SIDE}, got {size!r} (for example (400, 600)).")
+    return int(size[0]), int(size[1])
+
+
+def _file_stem(ident: Any) -> str:
+    """The file name of an artwork's poster: its id, which must not reach outside the folder."""
+    name = str(ident)
+    if (not name or name in (".", "..") or "/" in name or "\\" in name or "\x00" in name
+            or any(ord(c) < 32 for c in name) or len(name.encode("utf-8")) > 200):
+        raise InvalidParameterError(f"artwork id {name!r} cannot be a file name (it is empty, holds a path separator "
+                                    "or control characters, or is too long); posters are written as <artwork id>.jpg "
+                                    "inside the folder. Rename the artwork ids.")
+    return name
 
 
 def _render_to_file(job: tuple[Path, pd.Series, int], *, size: tuple[int, int], quality: int) -> Path:

@@ -31,6 +31,8 @@ noise (see :class:`ProgramTruth`).
 from __future__ import annotations
 
 import json
+import numbers
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,7 +40,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import did_you_mean
+from .._display import ResultMixin, json_safe
+from .._validation import check_int, check_positive, did_you_mean, draw_seed
+from ..exceptions import InvalidParameterError, UnknownNameError
+from ..plotting import interval_plot
 
 GENRES = ("drama", "comedy", "action", "kids", "documentary", "horror", "romance")
 GENRE_SHARE = (0.22, 0.18, 0.16, 0.12, 0.10, 0.10, 0.12)
@@ -80,7 +85,7 @@ _DELTA = 0.01  # finite-difference step for continuous features (catalog units)
 
 
 @dataclass(frozen=True)
-class ProgramTruth:
+class ProgramTruth(ResultMixin):
     """Known causal effects of a simulated programme, on the reported outcome scale.
 
     Attributes
@@ -117,15 +122,26 @@ class ProgramTruth:
         """The true total effect of ``feature`` (log scale), overall or in one genre."""
         table = self.effects if genre is None else self.by_genre[self.by_genre["genre"] == genre]
         if genre is not None and table.empty:
-            raise KeyError(f"unknown genre {genre!r}.{did_you_mean(genre, self.by_genre['genre'].unique())}")
+            raise UnknownNameError(f"unknown genre {genre!r}.{did_you_mean(str(genre), self.by_genre['genre'].unique())} "
+                                   f"Genres: {list(GENRES)}.")
         rows = table[table["feature"] == feature]
         if rows.empty:
-            raise KeyError(f"no true effect for {feature!r}.{did_you_mean(feature, self.effects['feature'])}")
+            raise UnknownNameError(f"no true effect for {feature!r}.{did_you_mean(str(feature), self.effects['feature'])}"
+                                   f" Features: {list(FEATURES)}.")
         return float(rows["effect"].iloc[0])
 
     def to_frame(self) -> pd.DataFrame:
         """The per-feature table (a copy)."""
         return self.effects.copy()
+
+    def _card_title(self) -> str:
+        return "True effects"
+
+    def plot(self, ax: Any = None) -> Any:
+        """The true total effect of every feature (log take rate; binary 0 -> 1, others per unit)."""
+        e = self.effects
+        return interval_plot(list(e["feature"]), e["effect"], e["effect"], e["effect"], ax, level=None,
+                             xlabel="true effect on log take rate (binary 0 -> 1, others per unit)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe nested dict: effects with their per-genre values, mediation and edges."""
@@ -141,7 +157,7 @@ class ProgramTruth:
         out["mediation"] = [{k: (round(v, 10) if isinstance(v, float) else v) for k, v in r.items()}
                             for r in self.mediation.to_dict("records")]
         out["edges"] = [list(e) for e in self.edges]
-        return out
+        return json_safe(out)
 
     def summary(self) -> str:
         """Plain-text table of the true effects."""
@@ -182,19 +198,22 @@ class SimulatedProgram:
     latent: pd.DataFrame
     config: dict[str, Any] = field(default_factory=dict)
 
-    def ab_results(self, **kwargs: Any):  # noqa: ANN201  (ABResults; imported lazily)
-        """The cells as validated :class:`~creative_causal.ABResults`."""
+    def ab_results(self, *, check_srm: bool = True):  # noqa: ANN201  (ABResults; imported lazily)
+        """The cells as validated :class:`~creative_causal.ABResults` (``check_srm``: warn about
+        sample-ratio mismatches, as :meth:`ABResults.from_frame` does)."""
         from ..experiments import ABResults
 
-        return ABResults.from_frame(self.cells, source=f"simulate_program(seed={self.config['seed']})", **kwargs)
+        return ABResults.from_frame(self.cells, source=f"simulate_program(random_state={self.config['random_state']})",
+                                    check_srm=check_srm)
 
-    def study_data(self, **kwargs: Any):  # noqa: ANN201  (StudyData)
+    def study_data(self, *, check_srm: bool = True):  # noqa: ANN201  (StudyData)
         """A/B results joined with the features: the analysis table."""
-        return self.ab_results(**kwargs).join(self.artworks)
+        return self.ab_results(check_srm=check_srm).join(self.artworks)
 
     def __repr__(self) -> str:
-        return (f"SimulatedProgram({len(self.titles)} titles, {len(self.cells)} cells, seed={self.config['seed']}; "
-                f"true has_face effect {self.truth.effect('has_face'):+.4f})")
+        return (f"SimulatedProgram({len(self.titles)} titles, {len(self.cells)} cells, "
+                f"random_state={self.config['random_state']}; true has_face effect "
+                f"{self.truth.effect('has_face'):+.4f})")
 
 
 def simulate_program(
@@ -212,6 +231,7 @@ def simulate_program(
     single_cell_share: float = 0.0,
     srm_share: float = 0.0,
     srm_size: float = 0.10,
+    random_state: Any = None,
     seed: int | None = None,
 ) -> SimulatedProgram:
     """Simulate an artwork-testing programme whose causal effects are known.
@@ -253,9 +273,12 @@ def simulate_program(
     srm_share, srm_size : float
         Share of tests with an injected sample-ratio mismatch, and its size (the last cell
         receives ``1 - srm_size`` of its planned share).
+    random_state : int, Generator or None
+        Seed of the local random generator (the global one is never touched). The integer
+        seed actually used is recorded in ``config['random_state']``, so every programme can
+        be rebuilt.
     seed : int, optional
-        Seed of the local random generator (the global one is never touched). Without one a
-        seed is drawn and recorded in ``config['seed']``, so every programme can be rebuilt.
+        Deprecated alias of ``random_state`` (removed in 0.3; issues a FutureWarning).
 
     Returns
     -------
@@ -263,20 +286,28 @@ def simulate_program(
 
     Examples
     --------
-    >>> p = simulate_program(60, seed=1)
+    >>> p = simulate_program(60, random_state=1)
     >>> p.cells.shape[0] == p.artworks.shape[0]
     True
-    >>> round(p.truth.effect("has_face"), 3) == round(simulate_program(60, seed=1).truth.effect("has_face"), 3)
+    >>> p.truth.effect("has_face") == simulate_program(60, random_state=1).truth.effect("has_face")
     True
     """
-    effects = _check_args(n_titles, cells_per_test, impressions_per_cell, effects, single_cell_share, srm_share, srm_size)
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    if seed is not None:
+        if random_state is not None:
+            raise InvalidParameterError("pass random_state= only (seed= is its deprecated alias), not both.")
+        warnings.warn("simulate_program(seed=...) is deprecated and will be removed in 0.3; use random_state=...",
+                      FutureWarning, stacklevel=2)
+        random_state = seed
+    n_titles, effects = _check_args(n_titles, cells_per_test, impressions_per_cell, effects, single_cell_share,
+                                    srm_share, srm_size, heterogeneity=heterogeneity, confounding=confounding,
+                                    title_confounding=title_confounding, artwork_confounding=artwork_confounding,
+                                    unobserved_confounding=unobserved_confounding, cell_noise=cell_noise)
+    seed = draw_seed(random_state, bits=32)
     config = dict(n_titles=n_titles, cells_per_test=list(cells_per_test), impressions_per_cell=impressions_per_cell,
                   effects=dict(effects), heterogeneity=heterogeneity, confounding=confounding,
                   title_confounding=title_confounding, artwork_confounding=artwork_confounding,
                   unobserved_confounding=unobserved_confounding, cell_noise=cell_noise,
-                  single_cell_share=single_cell_share, srm_share=srm_share, srm_size=srm_size, seed=int(seed))
+                  single_cell_share=single_cell_share, srm_share=srm_share, srm_size=srm_size, random_state=seed)
     rng = np.random.default_rng(seed)
     tc = confounding * title_confounding
     ac = confounding * artwork_confounding
@@ -349,24 +380,33 @@ def simulate_program(
     return SimulatedProgram(cells=cells, artworks=artworks, titles=titles, truth=truth, latent=latent, config=config)
 
 
-def _check_args(n_titles, cells_per_test, impressions_per_cell, effects, single_cell_share, srm_share, srm_size):
-    if int(n_titles) != n_titles or n_titles < 1:
-        raise ValueError(f"n_titles must be a positive whole number, got {n_titles!r}.")
-    low, high = cells_per_test
-    if not (1 <= low <= high):
-        raise ValueError(f"cells_per_test must be (low, high) with 1 <= low <= high, got {cells_per_test!r}.")
-    if impressions_per_cell <= 0:
-        raise ValueError(f"impressions_per_cell must be positive, got {impressions_per_cell!r}.")
+def _check_args(n_titles: Any, cells_per_test: Any, impressions_per_cell: Any, effects: Any, single_cell_share: Any,
+                srm_share: Any, srm_size: Any, **strengths: Any) -> tuple[int, dict[str, float]]:
+    n_titles = check_int(n_titles, "n_titles", minimum=1)
+    if (not isinstance(cells_per_test, (tuple, list)) or len(cells_per_test) != 2
+            or not all(isinstance(v, numbers.Integral) for v in cells_per_test)
+            or not 1 <= cells_per_test[0] <= cells_per_test[1]):
+        raise InvalidParameterError(f"cells_per_test must be (low, high) whole numbers with 1 <= low <= high, got "
+                                    f"{cells_per_test!r}.")
+    check_positive(impressions_per_cell, "impressions_per_cell")
     for name, value in (("single_cell_share", single_cell_share), ("srm_share", srm_share), ("srm_size", srm_size)):
-        if not 0 <= value < 1:
-            raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+        if not isinstance(value, numbers.Real) or not 0 <= value < 1:
+            raise InvalidParameterError(f"{name} must be a share in [0, 1), got {value!r}.")
+    for name, value in strengths.items():
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 <= value < 1e6:
+            raise InvalidParameterError(f"{name} must be a number of at least 0 (1 is the default strength), got "
+                                        f"{value!r}.")
     merged = dict(DEFAULT_EFFECTS)
+    if effects is not None and not isinstance(effects, Mapping):
+        raise InvalidParameterError(f"effects must be a mapping of feature -> effect, got {type(effects).__name__}.")
     for name, value in (effects or {}).items():
         if name not in DEFAULT_EFFECTS:
-            raise ValueError(f"unknown feature {name!r} in effects.{did_you_mean(name, DEFAULT_EFFECTS)} "
-                             f"Known features: {list(DEFAULT_EFFECTS)}.")
+            raise UnknownNameError(f"unknown feature {name!r} in effects.{did_you_mean(str(name), DEFAULT_EFFECTS)} "
+                                   f"Known features: {list(DEFAULT_EFFECTS)}.")
+        if not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
+            raise InvalidParameterError(f"effects[{name!r}] must be a finite number, got {value!r}.")
         merged[name] = float(value)
-    return merged
+    return n_titles, merged
 
 
 def _lookup(table: Mapping[str, float], g: np.ndarray) -> np.ndarray:

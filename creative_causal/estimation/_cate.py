@@ -10,11 +10,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._validation import did_you_mean
-from ..exceptions import EstimationError
+from .._config import limit_native_threads
+from .._display import ResultMixin, json_safe
+from .._validation import check_choice, check_column, check_int, check_level, check_random_state, did_you_mean, draw_seed
+from ..exceptions import InvalidParameterError, UnknownNameError
+from ..experiments import LOG_OUTCOMES, as_study_data
+from ..plotting import interval_plot
 from ._dml import fit_dml, group_folds
 from ._inference import wls_cluster
-from ._prepare import AUTO, LOG_OUTCOMES, as_study_data, prepare, resolve_confounders
+from ._models import default_model, seeded
+from ._prepare import AUTO, DESIGNS, prepare, resolve_confounders
 from ._result import pct
 
 if TYPE_CHECKING:
@@ -22,7 +27,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class CATEResult:
+class CATEResult(ResultMixin):
     """Effects by segment (or along continuous modifiers) with a moderation test.
 
     Attributes
@@ -47,15 +52,26 @@ class CATEResult:
     method: str
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per segment (a copy of ``table``)."""
         return self.table.copy()
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict: settings, segment rows and moderation tests."""
+        return json_safe({"treatment": self.treatment, "outcome": self.outcome, "level": self.level,
+                          "method": self.method, "segments": self.table, "moderation": self.moderation})
+
     def effect(self, segment: str, modifier: str | None = None) -> float:
+        """The effect in one segment (e.g. ``"drama"``)."""
         rows = self.table[self.table["segment"] == segment]
         if modifier is not None:
             rows = rows[rows["modifier"] == modifier]
         if rows.empty:
-            raise KeyError(f"no segment {segment!r}.{did_you_mean(segment, self.table['segment'].astype(str))}")
+            raise UnknownNameError(f"no segment {segment!r}.{did_you_mean(str(segment), self.table['segment'].astype(str))}"
+                                   f" Segments: {sorted(self.table['segment'].astype(str))}.")
         return float(rows["value"].iloc[0])
+
+    def _card_title(self) -> str:
+        return f"Effect of {self.treatment} by segment"
 
     def summary(self) -> str:
         lines = [f"Effect of {self.treatment} by segment ({self.method}; {self.level:.0%} intervals):"]
@@ -67,35 +83,20 @@ class CATEResult:
             lines.append(f"  moderation by {r.modifier}: chi2({r.df}) = {r.statistic:.1f}, p = {r.p_value:.3g}: {r.verdict}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def plot(self, ax: matplotlib.axes.Axes | None = None, *, truth: dict[str, float] | None = None) -> matplotlib.axes.Axes:
         """Forest plot of the segment effects (truth markers when given, keyed by segment)."""
-        import matplotlib.pyplot as plt
-
-        table = self.table.iloc[::-1]
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.35 * len(table) + 1.2))
-        y = np.arange(len(table))
-        ax.errorbar(table["value"], y, xerr=[table["value"] - table["ci_low"], table["ci_high"] - table["value"]],
-                    fmt="o", color="#1b6ca8", capsize=3, label=f"estimate, {self.level:.0%} CI")
-        if truth:
-            ax.scatter([truth.get(str(s), np.nan) for s in table["segment"]], y, marker="x", color="#d95f02",
-                       label="truth", zorder=3)
-        ax.axvline(0, color="#999999", linewidth=0.8)
-        ax.set_yticks(y, [f"{m}={s}" for m, s in zip(table["modifier"], table["segment"])])
-        ax.set_xlabel(f"effect of {self.treatment}")
-        ax.legend(fontsize=7, frameon=False)
-        return ax
+        t = self.table
+        return interval_plot([f"{m}={s}" for m, s in zip(t["modifier"], t["segment"])], t["value"], t["ci_low"],
+                             t["ci_high"], ax, level=self.level, xlabel=f"effect of {self.treatment}",
+                             truth=[truth.get(str(s), np.nan) for s in t["segment"]] if truth else None)
 
 
 def estimate_cate(
     data: Any,
     treatment: str,
-    outcome: str | None = None,
     *,
-    by: Sequence[str] | None = None,
+    outcome: str | None = None,
+    by: Sequence[str] | str | None = None,
     modifiers: Sequence[str] | None = None,
     method: Literal["linear", "forest"] = "linear",
     graph: Any = None,
@@ -123,37 +124,45 @@ def estimate_cate(
     Examples
     --------
     >>> from creative_causal.datasets import simulate_program
-    >>> p = simulate_program(200, seed=2)
+    >>> p = simulate_program(200, random_state=2)
     >>> cate = estimate_cate(p.study_data(), "has_face", by=["genre"], random_state=0)
     >>> cate.effect("drama") > cate.effect("documentary")
     True
     """
+    by = [by] if isinstance(by, str) else list(by or [])
+    modifiers = [modifiers] if isinstance(modifiers, str) else list(modifiers or [])
     if not by and not modifiers:
-        raise EstimationError("pass by=[segment columns] (e.g. ['genre']) or modifiers=[continuous columns].")
-    if method not in ("linear", "forest"):
-        raise EstimationError(f"unknown method {method!r}; choose 'linear' or 'forest'.")
+        raise InvalidParameterError("pass by=[segment columns] (e.g. ['genre']) or modifiers=[continuous columns].")
+    check_choice(method, "method", ("linear", "forest"))
+    check_choice(design, "design", DESIGNS)
+    level = check_level(level)
+    min_tests = check_int(min_tests, "min_tests", minimum=1)
     study = as_study_data(data, outcome)
     outcome = outcome or study.outcome
     cluster = study.cluster if cluster == AUTO else cluster
     weights = study.weight if weights == AUTO else weights
     found, _ = resolve_confounders(study, treatment, outcome, graph, confounders)
     prep = prepare(study, treatment, outcome, found, design, cluster, weights)
-    for col in [*(by or []), *(modifiers or [])]:
-        if col not in prep.frame:
-            raise EstimationError(f"modifier {col!r} is not a column.{did_you_mean(col, prep.frame.columns)}")
+    for col in by:
+        check_column(prep.frame, col, "segment column (by=)")
+    for col in modifiers:
+        check_column(prep.frame, col, "modifier")
+        if not pd.api.types.is_numeric_dtype(prep.frame[col]):
+            raise InvalidParameterError(f"modifier {col!r} is not numeric; continuous modifiers must be numbers "
+                                        f"(pass a categorical column in by= instead).")
     if method == "forest":
         if not modifiers:
-            raise EstimationError("method='forest' needs continuous modifiers=[...].")
+            raise InvalidParameterError("method='forest' needs continuous modifiers=[...].")
         return _forest(prep, list(modifiers), model_y, model_t, cv, level, random_state)
     fit = fit_dml(prep, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state)
     rows, moderation = [], []
     logged = prep.outcome in LOG_OUTCOMES
-    for col in by or []:
+    for col in by:
         seg_rows, dummies = segment_effects(col, prep.frame[col].astype(str).to_numpy(), fit.y_res, fit.t_res,
-                                            prep.weights, prep.codes, min_tests, level, logged)
+                                            prep.weights, prep.codes, min_tests=min_tests, level=level, logged=logged)
         rows += seg_rows
-        moderation.append(_wald(col, fit.y_res, fit.t_res, dummies, prep))
-    for col in modifiers or []:
+        moderation.append(_wald(col, fit.y_res, fit.t_res, dummies, prep, level))
+    for col in modifiers:
         x = prep.frame[col].to_numpy(dtype=float)
         z = (x - x.mean()) / (x.std() or 1.0)
         inter = wls_cluster(fit.y_res, np.column_stack([fit.t_res, fit.t_res * z]), prep.weights, prep.codes)
@@ -162,16 +171,40 @@ def estimate_cate(
         rows.append(dict(modifier=col, segment="per SD", value=value, std_error=se, ci_low=value - crit * se,
                          ci_high=value + crit * se, p_value=inter.p_value(value, se), pct_change=np.nan,
                          n_cells=prep.n_cells, n_tests=prep.n_informative_tests, flagged="change in effect per SD"))
-        moderation.append(_wald(col, fit.y_res, fit.t_res, z[:, None], prep))
+        moderation.append(_wald(col, fit.y_res, fit.t_res, z[:, None], prep, level))
     return CATEResult(treatment, prep.outcome, pd.DataFrame(rows), pd.DataFrame(moderation), level,
                       "double ML residuals, final stage per segment")
 
 
 def segment_effects(col: str, labels: np.ndarray, y_res: np.ndarray, t_res: np.ndarray, weights: np.ndarray,
-                    codes: np.ndarray | None, min_tests: int, level: float, logged: bool
+                    codes: np.ndarray | None, *, min_tests: int = 10, level: float = 0.95, logged: bool = True
                     ) -> tuple[list[dict[str, Any]], np.ndarray | None]:
-    """The final stage per segment of ``col`` (segments with fewer than ``min_tests`` tests are
-    merged into one flagged "other" segment), and the segment dummies for the Wald test."""
+    """The final stage per segment of ``col``, with errors clustered by test.
+
+    Parameters
+    ----------
+    col : str
+        The segment column's name (e.g. ``"genre"``), for the rows.
+    labels : ndarray of str
+        Each cell's segment.
+    y_res, t_res, weights : ndarray
+        The fitted final stage's residuals and precision weights (:class:`FittedStage`).
+    codes : ndarray or None
+        Cluster (test) codes for the standard errors.
+    min_tests : int, default=10
+        Segments with fewer informative tests are merged into one flagged "other" segment.
+    level : float, default=0.95
+    logged : bool, default=True
+        The outcome is a log take rate (adds ``pct_change``).
+
+    Returns
+    -------
+    rows : list of dict
+        One per segment: ``modifier``, ``segment``, ``value``, ``std_error``, ``ci_low``,
+        ``ci_high``, ``p_value``, ``pct_change``, ``n_cells``, ``n_tests``, ``flagged``.
+    dummies : ndarray or None
+        Drop-first segment dummies, for the moderation (Wald) test.
+    """
     groups = codes if codes is not None else np.arange(len(labels))
     tests_per = pd.Series(groups).groupby(labels).nunique()
     small = sorted(tests_per.index[tests_per.to_numpy() < min_tests])
@@ -196,7 +229,8 @@ def segment_effects(col: str, labels: np.ndarray, y_res: np.ndarray, t_res: np.n
     return rows, dummies
 
 
-def _wald(col: str, y_res: np.ndarray, t_res: np.ndarray, extra: np.ndarray | None, prep: Any) -> dict[str, Any]:
+def _wald(col: str, y_res: np.ndarray, t_res: np.ndarray, extra: np.ndarray | None, prep: Any,
+          level: float) -> dict[str, Any]:
     if extra is None:
         return dict(modifier=col, statistic=0.0, df=0, p_value=1.0, verdict="one segment: nothing to compare")
     z = np.column_stack([t_res, t_res[:, None] * extra])
@@ -206,32 +240,30 @@ def _wald(col: str, y_res: np.ndarray, t_res: np.ndarray, extra: np.ndarray | No
     stat = float(b @ np.linalg.pinv(v) @ b)
     df = int(len(b))
     p = float(stats.chi2.sf(stat, df))
-    verdict = (f"{col} moderates the effect" if p < 0.05 else f"no evidence that {col} moderates the effect")
+    verdict = (f"{col} moderates the effect" if p < 1 - level else f"no evidence that {col} moderates the effect")
     return dict(modifier=col, statistic=stat, df=df, p_value=p, verdict=verdict)
 
 
 def _forest(prep: Any, modifiers: list[str], model_y: Any, model_t: Any, cv: int, level: float,
             random_state: Any) -> CATEResult:
     from econml.dml import CausalForestDML
-
-    from .._validation import check_random_state
-    from ._dml import _seeded, default_classifier, default_regressor
+    from sklearn.base import is_classifier
 
     rng = check_random_state(random_state)
-    seed = int(rng.integers(2**31 - 1))
-    discrete = prep.binary and prep.design == "pooled"
-    model_y = _seeded(model_y if model_y is not None else default_regressor(seed), seed)
+    seed = draw_seed(rng)
+    discrete = prep.binary and prep.design == "pooled" and (model_t is None or is_classifier(model_t))
+    model_y = seeded(model_y if model_y is not None else default_model("regression", random_state=seed), seed)
     if model_t is None:
-        model_t = default_classifier(seed) if discrete else default_regressor(seed)
-    model_t = _seeded(model_t, seed)
+        model_t = default_model("classification" if discrete else "regression", random_state=seed)
+    model_t = seeded(model_t, seed)
     folds = group_folds(prep.codes, prep.n_cells, cv, rng)
     x = prep.frame[modifiers].to_numpy(dtype=float)
     forest = CausalForestDML(model_y=model_y, model_t=model_t, discrete_treatment=discrete, cv=folds,
                              n_estimators=400, min_samples_leaf=10, random_state=seed)
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(), limit_native_threads():
+        warnings.filterwarnings("ignore", message=".*(stratif|feature names).*", category=UserWarning)
         forest.fit(prep.y, prep.t.astype(int) if discrete else prep.t, X=x,
                    W=prep.features if prep.features.shape[1] else None, groups=prep.codes)
     effects = forest.effect(x)

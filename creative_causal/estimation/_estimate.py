@@ -9,30 +9,29 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import check_random_state, did_you_mean
-from ..exceptions import EstimationError
+from .._validation import check_choice, check_column, check_int, check_level, draw_seed
+from ..experiments import LOG_OUTCOMES, as_study_data
 from ._dml import fit_dml
-from ._inference import LinearFit, wls_cluster
-from ._prepare import AUTO, LOG_OUTCOMES, Prepared, as_study_data, prepare, resolve_confounders, units_text
-from ._result import EffectEstimate, FittedStage, pct
+from ._inference import LinearFit, residualize, wls_cluster
+from ._prepare import AUTO, DESIGNS, Prepared, prepare, resolve_confounders, units_text
+from ._result import EffectEstimate, FittedStage, nuisance_design, pct
 
 Method = Literal["dml", "ols", "naive"]
 METHODS = ("dml", "ols", "naive")
-DESIGNS = ("within_test", "pooled")
 
 
 def estimate_effect(
     data: Any,
     treatment: str,
-    outcome: str | None = None,
     *,
+    outcome: str | None = None,
     graph: Any = None,
     confounders: Sequence[str] | None = None,
     method: Method = "dml",
     design: Literal["within_test", "pooled"] = "within_test",
     cluster: str | None = AUTO,
     weights: str | None = AUTO,
-    modifiers: Sequence[str] | None = None,
+    by: Sequence[str] | str | None = None,
     model_y: Any = None,
     model_t: Any = None,
     cv: int = 5,
@@ -69,17 +68,17 @@ def estimate_effect(
     cluster, weights : str or None, default "auto"
         Cluster (test) and precision-weight (impressions) columns; "auto" takes them from
         the StudyData, None turns them off.
-    modifiers : list of str, "auto" or None, default None
+    by : list of str, "auto" or None, default None
         Segment columns along which the effect may vary in the final stage ("auto": the
-        StudyData's segments, e.g. genre and country). The reported effect is then the
-        average over cells of the segment effects (segment levels with fewer than 20
-        informative tests join the reference level). By default (None) the final stage has
-        one slope: the standard partially linear estimand, which weights segments by their
-        treatment variance. Measured: the single slope covers better (see docs/estimation.md);
-        per-segment effects are :func:`estimate_cate`'s job.
+        StudyData's segments, e.g. genre and country), as in :func:`estimate_cate`. The
+        reported effect is then the average over cells of the segment effects (segment
+        levels with fewer than 20 informative tests join the reference level). By default
+        (None) the final stage has one slope: the standard partially linear estimand, which
+        weights segments by their treatment variance. Measured: the single slope covers
+        better (see docs/estimation.md); per-segment effects are :func:`estimate_cate`'s job.
     model_y, model_t : scikit-learn estimators, optional
-        Nuisance models (default: histogram gradient boosting; a classifier for ``model_t``
-        with a binary treatment in the pooled design).
+        Nuisance models (default: :func:`default_model`, histogram gradient boosting; a
+        classifier for ``model_t`` with a binary treatment in the pooled design).
     cv : int, default=5
         Cross-fitting folds; every test stays in one fold.
     level : float, default=0.95
@@ -100,17 +99,15 @@ def estimate_effect(
     Examples
     --------
     >>> from creative_causal.datasets import simulate_program
-    >>> p = simulate_program(120, seed=3)
+    >>> p = simulate_program(120, random_state=3)
     >>> est = estimate_effect(p.study_data(), "has_face", random_state=0)
     >>> est.ci_low < p.truth.effect("has_face") < est.ci_high
     True
     """
-    if method not in METHODS:
-        raise EstimationError(f"unknown method {method!r}.{did_you_mean(str(method), METHODS)} Choose one of {METHODS}.")
-    if design not in DESIGNS:
-        raise EstimationError(f"unknown design {design!r}.{did_you_mean(str(design), DESIGNS)} Choose one of {DESIGNS}.")
-    if not 0 < level < 1:
-        raise EstimationError(f"level must be between 0 and 1 (e.g. 0.95), got {level!r}.")
+    check_choice(method, "method", METHODS)
+    check_choice(design, "design", DESIGNS)
+    level = check_level(level)
+    cv = check_int(cv, "cv", minimum=2)
     study = as_study_data(data, outcome)
     if outcome is None:
         outcome = "log_take_rate" if design == "pooled" and "log_take_rate" in study.frame else study.outcome
@@ -118,12 +115,13 @@ def estimate_effect(
     weights = study.weight if weights == AUTO else weights
     found, _ = resolve_confounders(study, treatment, outcome, graph, confounders)
     prep = prepare(study, treatment, outcome, found, design, cluster, weights)
-    segments = list(study.segments) if modifiers == AUTO else list(modifiers or [])
+    segments = list(study.segments) if by == AUTO else ([by] if isinstance(by, str) else list(by or []))
+    for column in segments:
+        check_column(study.frame, column, "segment column (by=)")
     # One integer seed, kept in the spec so a refit (refute(..., refit=True)) draws the same folds.
-    if not isinstance(random_state, (int, np.integer)):
-        random_state = int(check_random_state(random_state).integers(2**31 - 1))
+    random_state = draw_seed(random_state)
     spec = dict(method=method, design=design, confounders=tuple(found), cluster=cluster, weights=weights,
-                outcome=outcome, modifiers=modifiers, model_y=model_y, model_t=model_t, cv=cv, level=level,
+                outcome=outcome, by=by, model_y=model_y, model_t=model_t, cv=cv, level=level,
                 random_state=random_state, test_column=study.cluster)
     if method == "dml":
         mod = segment_design(prep, segments)
@@ -153,25 +151,6 @@ def estimate_effect(
                    "difference of means" + (" within tests" if design == "within_test" else ""), stage)
 
 
-def nuisance_design(design: str, features: np.ndarray, n_within: int) -> np.ndarray:
-    """The linear adjustment of the OLS method: the demeaned confounders (within design, where
-    test fixed effects absorb the rest) or an intercept and every confounder (pooled)."""
-    if design == "within_test":
-        return features[:, :n_within]
-    return np.column_stack([np.ones(len(features)), features])
-
-
-def residualize(values: np.ndarray, adjustment: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted least-squares residual of ``values`` (1-D, or 2-D columns) on ``adjustment``."""
-    values = np.asarray(values, dtype=float)
-    if adjustment.shape[1] == 0:
-        return values.copy()
-    sw = np.sqrt(weights)
-    scaled = values * (sw[:, None] if values.ndim == 2 else sw)
-    beta = np.linalg.lstsq(adjustment * sw[:, None], scaled, rcond=None)[0]
-    return values - adjustment @ beta
-
-
 def _stage(prep: Prepared, y_res: np.ndarray, t_res: np.ndarray, design: np.ndarray,
            folds: tuple[tuple[np.ndarray, np.ndarray], ...], crossfit: bool, spec: dict[str, Any]) -> FittedStage:
     test_column = spec.get("test_column")
@@ -187,8 +166,6 @@ def segment_design(prep: Prepared, segments: Sequence[str], min_tests: int = 20)
     the reference level), or None when there is nothing to vary by."""
     columns = []
     for s in segments:
-        if s not in prep.frame:
-            continue
         col = prep.frame[s].astype(str)
         if prep.codes is not None:
             informative = pd.Series(prep.codes).groupby(col.to_numpy()).nunique()

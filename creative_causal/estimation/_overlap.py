@@ -10,17 +10,22 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._validation import check_random_state
-from ..exceptions import EstimationError
-from ._dml import _seeded, default_classifier, group_folds
-from ._prepare import as_study_data, prepare, resolve_confounders
+from .._config import limit_native_threads
+from .._display import ResultMixin, json_safe
+from .._validation import check_choice, check_fraction, check_random_state, draw_seed
+from ..exceptions import EstimationError, InvalidParameterError, OverlapWarning
+from ..experiments import as_study_data
+from ..plotting import propensity_plot
+from ._dml import group_folds
+from ._models import default_model, seeded
+from ._prepare import DESIGNS, prepare, resolve_confounders
 
 if TYPE_CHECKING:
     import matplotlib.axes
 
 
 @dataclass(frozen=True)
-class OverlapDiagnostics:
+class OverlapDiagnostics(ResultMixin):
     """Propensity of a binary treatment given the confounders, and where overlap fails.
 
     Attributes
@@ -50,7 +55,17 @@ class OverlapDiagnostics:
     notes: tuple[str, ...]
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per segment level (a copy of ``by_segment``)."""
         return self.by_segment.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict of the summary figures and the per-segment table (not the cells)."""
+        return json_safe({"treatment": self.treatment, "share_extreme": self.share_extreme, "extreme": self.extreme,
+                          "ess_treated": self.ess_treated, "ess_control": self.ess_control,
+                          "by_segment": self.by_segment, "notes": list(self.notes)})
+
+    def _card_title(self) -> str:
+        return f"Overlap for {self.treatment}"
 
     def summary(self) -> str:
         c = self.cells
@@ -66,25 +81,10 @@ class OverlapDiagnostics:
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def plot(self, ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
         """Propensity histograms of treated and untreated cells."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 3))
-        bins = np.linspace(0, 1, 26)
-        for value, colour, label in ((1, "#d95f02", "with"), (0, "#1b6ca8", "without")):
-            ax.hist(self.cells.loc[self.cells.treated == value, "propensity"], bins=bins, alpha=0.55, color=colour,
-                    label=f"{label} {self.treatment}")
-        for edge in (self.extreme, 1 - self.extreme):
-            ax.axvline(edge, color="#999999", linestyle=":", linewidth=0.8)
-        ax.set_xlabel(f"propensity of {self.treatment} given the confounders")
-        ax.set_ylabel("cells")
-        ax.legend(fontsize=7, frameon=False)
-        return ax
+        return propensity_plot(self.cells["propensity"], self.cells["treated"], self.treatment, ax,
+                               extreme=self.extreme)
 
 
 def overlap(
@@ -109,29 +109,38 @@ def overlap(
     Examples
     --------
     >>> from creative_causal.datasets import simulate_program
-    >>> diag = overlap(simulate_program(150, seed=1).study_data(), "has_face", random_state=0)
+    >>> diag = overlap(simulate_program(150, random_state=1).study_data(), "has_face", random_state=0)
     >>> 0 <= diag.share_extreme <= 1
     True
     """
+    check_choice(design, "design", DESIGNS)
+    extreme = check_fraction(extreme, "extreme", example="0.05")
     study = as_study_data(data, None)
     found, _ = resolve_confounders(study, treatment, study.outcome, graph, confounders)
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # trimming warnings belong to estimate_effect; here they are reported
+        # trimming warnings belong to estimate_effect; here the strata without overlap are the result
+        warnings.simplefilter("ignore", OverlapWarning)
         prep = prepare(study, treatment, study.outcome, found, "pooled", study.cluster, study.weight)
     if not prep.binary:
         raise EstimationError(f"overlap diagnostics need a binary treatment; {treatment!r} takes other values. "
                               "For a continuous treatment, look at its within-test variation instead.")
+    from sklearn.base import is_classifier
+
+    if model_t is not None and not is_classifier(model_t):
+        raise InvalidParameterError(f"overlap needs a classifier for the propensity (it reports probabilities); got "
+                                    f"{type(model_t).__name__}. Pass e.g. LogisticRegression(), or None for the default.")
     rng = check_random_state(random_state)
-    seed = int(rng.integers(2**31 - 1))
-    model = _seeded(model_t if model_t is not None else default_classifier(seed), seed)
+    seed = draw_seed(rng)
+    model = seeded(model_t if model_t is not None else default_model("classification", random_state=seed), seed)
     propensity = np.empty(prep.n_cells)
     t = prep.t.astype(int)
     x = prep.features if prep.features.shape[1] else np.zeros((prep.n_cells, 1))
-    for train, test in group_folds(prep.codes, prep.n_cells, cv, rng):
-        fitted = clone(model).fit(x[train], t[train])
-        propensity[test] = fitted.predict_proba(x[test])[:, 1]
+    with limit_native_threads():
+        for train, test in group_folds(prep.codes, prep.n_cells, cv, rng):
+            fitted = clone(model).fit(x[train], t[train])
+            propensity[test] = fitted.predict_proba(x[test])[:, 1]
     cells = prep.frame[[c for c in ([study.cluster] if study.cluster else []) + list(study.segments)]].copy()
     cells["treated"] = t
     cells["propensity"] = propensity

@@ -10,19 +10,24 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import did_you_mean
-from ..exceptions import EstimationError, IdentificationError, OverlapWarning
+from .._validation import check_choice, did_you_mean
+from ..exceptions import EstimationError, IdentificationError, InvalidParameterError, OverlapWarning, UnknownNameError
 from ..experiments import LOG_RATE, LOG_RATIO, StudyData
 from ._inference import demean, group_means
 
 Design = Literal["within_test", "pooled"]
+DESIGNS = ("within_test", "pooled")
 AUTO = "auto"
-LOG_OUTCOMES = frozenset({LOG_RATIO, LOG_RATE})
 
 
 @dataclass
 class Prepared:
-    """Arrays for one (treatment, outcome, design) problem, rows already filtered."""
+    """Arrays for one (treatment, outcome, design) problem, rows already filtered.
+
+    ``y``, ``t`` and the leading ``n_within`` columns of ``features`` are demeaned within
+    tests for the within-test design; ``features`` then also holds the test means (Mundlak
+    terms) and the title covariates. ``codes`` are the cluster codes 0..G-1 (or None).
+    """
 
     frame: pd.DataFrame
     treatment: str
@@ -47,28 +52,23 @@ class Prepared:
         return len(self.frame)
 
 
-def as_study_data(data: Any, outcome: str | None) -> StudyData:
-    if isinstance(data, StudyData):
-        return data
-    if isinstance(data, pd.DataFrame):
-        if outcome is None:
-            raise EstimationError("with a plain DataFrame, pass outcome='<column>' (or build a StudyData).")
-        return StudyData.from_frame(data, outcome=outcome)
-    raise TypeError(f"data must be a StudyData or a DataFrame, got {type(data).__name__}.")
-
-
 def resolve_confounders(study: StudyData, treatment: str, outcome: str, graph: Any, confounders: Sequence[str] | None
                         ) -> tuple[tuple[str, ...], Any]:
     """Confounders given explicitly (checked against the graph when there is one) or the
     graph's adjustment set (the default creative graph when none is given)."""
     columns = list(study.frame.columns)
+    for role, name in (("treatment", treatment), ("outcome", outcome)):
+        if not isinstance(name, str) or name not in columns:
+            raise UnknownNameError(f"{role} {name!r} is not a column of the data.{study.why_missing(str(name))} "
+                                   f"Features: {list(study.features)}.")
     if confounders is not None:
         confounders = tuple(confounders)
         for c in confounders:
             if c not in columns:
-                raise EstimationError(f"confounder {c!r} is not a column of the data.{did_you_mean(c, columns)}")
+                raise UnknownNameError(f"confounder {c!r} is not a column of the data.{did_you_mean(c, columns)}")
         if treatment in confounders or outcome in confounders:
-            raise EstimationError("the treatment and the outcome cannot be confounders of themselves.")
+            raise InvalidParameterError("the treatment and the outcome cannot be confounders of themselves: remove "
+                                        f"{[c for c in confounders if c in (treatment, outcome)]} from confounders=.")
         if graph is not None:
             adjustment = graph.adjustment_set(treatment, outcome)
             roles = adjustment.explanation.set_index("variable")["role"]
@@ -85,7 +85,7 @@ def resolve_confounders(study: StudyData, treatment: str, outcome: str, graph: A
     if graph is None:
         from ..graph import creative_graph
 
-        graph = creative_graph(study, treatment, outcome)
+        graph = creative_graph(study, treatment, outcome=outcome)
     graph.check_data(columns)
     adjustment = graph.adjustment_set(treatment, outcome)
     return adjustment.variables, adjustment
@@ -93,19 +93,41 @@ def resolve_confounders(study: StudyData, treatment: str, outcome: str, graph: A
 
 def prepare(study: StudyData, treatment: str, outcome: str, confounders: Sequence[str], design: str,
             cluster: str | None, weights: str | None) -> Prepared:
+    """The arrays of one estimation problem: rows with missing values, single-cell tests and
+    tests (or strata) where the treatment never varies are left out and counted in ``notes``.
+
+    Raises
+    ------
+    UnknownNameError
+        A treatment, outcome, cluster or weight column that is not in the data (with the
+        reason when the join dropped it, e.g. a non-numeric feature).
+    EstimationError
+        A non-numeric treatment or outcome, non-positive weights, a within-test design without
+        tests, or a treatment that never varies.
+    """
+    check_choice(design, "design", DESIGNS)
     frame = study.frame
     for role, col in (("treatment", treatment), ("outcome", outcome), ("cluster", cluster), ("weights", weights)):
-        if col is not None and col not in frame:
-            raise EstimationError(f"{role} column {col!r} not found.{did_you_mean(col, frame.columns)} "
-                                  f"Features: {list(study.features)}.")
-    if not pd.api.types.is_numeric_dtype(frame[treatment]):
-        raise EstimationError(f"treatment {treatment!r} is not numeric; encode it as 0/1 or a number.")
+        if col is not None and (not isinstance(col, str) or col not in frame):
+            raise UnknownNameError(f"{role} {col!r} is not a column of the data.{study.why_missing(str(col))} "
+                                   f"Features: {list(study.features)}.")
+    for role, col in (("treatment", treatment), ("outcome", outcome)):
+        if not (pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col])):
+            raise EstimationError(f"{role} {col!r} is not numeric ({frame[col].dtype}); encode it as 0/1 or a number.")
+
     notes: list[str] = []
     needed = [outcome, treatment, *confounders] + ([weights] if weights else [])
     missing = frame[needed].isna().any(axis=1).to_numpy()
     if missing.any():
         notes.append(f"{int(missing.sum())} cells with missing values in {needed} left out")
         frame = frame.loc[~missing]
+    numeric_needed = [c for c in needed if pd.api.types.is_numeric_dtype(frame[c])]
+    infinite = np.isinf(frame[numeric_needed].to_numpy(dtype=float))
+    if infinite.any():
+        columns = [c for c, bad in zip(numeric_needed, infinite.any(axis=0)) if bad]
+        raise EstimationError(f"columns {columns} hold infinite values in {int(infinite.any(axis=1).sum())} cells; models "
+                              "cannot use them. Fix or drop those values (features from extract_features are always "
+                              "finite).")
     if weights is not None and (frame[weights] <= 0).any():
         raise EstimationError(f"weights column {weights!r} has values <= 0; weights must be positive.")
     if design == "within_test":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from .._display import ResultMixin, json_safe
+from ..experiments import LOG_OUTCOMES
+from ..plotting import interval_plot
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -50,6 +53,12 @@ class FittedStage:
         return len(self.y_res)
 
     @property
+    def linear_adjustment(self) -> np.ndarray:
+        """The OLS method's adjustment: the demeaned confounders (within-test design, where
+        test fixed effects absorb the rest) or an intercept and every confounder (pooled)."""
+        return nuisance_design(self.spec["design"], self.features, self.n_within)
+
+    @property
     def treatment_sd(self) -> float:
         """Weighted standard deviation of the treatment as it entered the models (within tests
         for the within-test design): the "one standard deviation" of continuous features."""
@@ -57,8 +66,16 @@ class FittedStage:
         return float(np.sqrt(np.average((self.t - mean) ** 2, weights=self.weights)))
 
 
+def nuisance_design(design: str, features: np.ndarray, n_within: int) -> np.ndarray:
+    """The linear adjustment of the OLS method: the demeaned confounders (within design, where
+    test fixed effects absorb the rest) or an intercept and every confounder (pooled)."""
+    if design == "within_test":
+        return features[:, :n_within]
+    return np.column_stack([np.ones(len(features)), features])
+
+
 @dataclass(frozen=True)
-class EffectEstimate:
+class EffectEstimate(ResultMixin):
     """The estimated causal effect of one treatment on the outcome.
 
     Attributes
@@ -129,10 +146,12 @@ class EffectEstimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (without the fitted arrays)."""
-        out = self._fields()
-        out["adjustment_set"] = list(self.adjustment_set)
-        out["notes"] = list(self.notes)
-        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+        return json_safe(self._fields())
+
+    @property
+    def logged(self) -> bool:
+        """Whether the outcome is a log take rate (the effect then reads as a % change)."""
+        return self.outcome in LOG_OUTCOMES
 
     def summary(self) -> str:
         """Plain-text summary with the interval level printed."""
@@ -152,26 +171,10 @@ class EffectEstimate:
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                       for k, v in self.to_frame().iloc[0].items())
-        return f"<table><caption>EffectEstimate ({self.level:.0%} interval)</caption>{rows}</table>"
+    def _card_title(self) -> str:
+        return f"Effect of {self.treatment}"
 
     def plot(self, ax: matplotlib.axes.Axes | None = None, *, truth: float | None = None) -> matplotlib.axes.Axes:
-        """Point and interval (and the true value, when known) on one axis."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 1.6))
-        ax.errorbar([self.value], [0], xerr=[[self.value - self.ci_low], [self.ci_high - self.value]], fmt="o",
-                    color="#1b6ca8", capsize=4, label=f"estimate, {self.level:.0%} CI")
-        if truth is not None:
-            ax.axvline(truth, color="#d95f02", linestyle="--", label="truth")
-        ax.axvline(0, color="#999999", linewidth=0.8)
-        ax.set_yticks([0], [self.treatment])
-        ax.set_xlabel(f"effect on {self.outcome} ({self.scale})")
-        ax.legend(loc="best", fontsize=7, frameon=False)
-        return ax
+        """Point and interval (and the true value, when known) on one axis, on the outcome's scale."""
+        return interval_plot([self.treatment], [self.value], [self.ci_low], [self.ci_high], ax, level=self.level,
+                             truth=None if truth is None else [truth], xlabel=f"effect on {self.outcome} ({self.scale})")

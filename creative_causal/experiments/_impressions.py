@@ -9,35 +9,44 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import check_columns, describe_rows
-from ..exceptions import ExperimentDataError
+from .._validation import check_columns, check_int, describe_rows
+from ..exceptions import ExperimentDataError, InvalidParameterError
+from ._files import iter_csv_chunks, table_kind
 from ._validate import ARTWORK, CELL, IMPRESSIONS, PLAYS, TEST
 
 
-def _chunks(log: pd.DataFrame | str | os.PathLike[str], columns: list[str], chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _chunks(log: pd.DataFrame | str | os.PathLike[str], columns: list[str], chunk_rows: int,
+            id_columns: list[str]) -> Iterator[pd.DataFrame]:
     if isinstance(log, pd.DataFrame):
         check_columns(log, {c: c for c in columns}, "impression log", ExperimentDataError)
         for start in range(0, len(log), chunk_rows):
             yield log.iloc[start:start + chunk_rows][columns]
         return
+    if not isinstance(log, (str, os.PathLike)):
+        raise InvalidParameterError(f"log must be a DataFrame or the path of a CSV/Parquet file, got "
+                                    f"{type(log).__name__}.")
     path = Path(log)
-    if not path.exists():
-        raise ExperimentDataError(f"{path}: file not found. Check the path (working directory: {Path.cwd()}).")
-    suffixes = "".join(path.suffixes).lower()
-    if ".parquet" in suffixes:
+    kind = table_kind(path, "impression log")
+    if kind == "parquet":
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(path)
-        names = pf.schema_arrow.names
-        check_columns(pd.DataFrame(columns=names), {c: c for c in columns}, str(path), ExperimentDataError)
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises many types; all mean "unreadable"
+            raise ExperimentDataError(f"{path}: could not be read as Parquet ({type(exc).__name__}: {exc}).") from exc
+        check_columns(pd.DataFrame(columns=pf.schema_arrow.names), {c: c for c in columns}, str(path),
+                      ExperimentDataError)
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=columns):
             yield batch.to_pandas()
-    elif ".csv" in suffixes:
-        head = pd.read_csv(path, nrows=0)
-        check_columns(head, {c: c for c in columns}, str(path), ExperimentDataError)
-        yield from pd.read_csv(path, usecols=columns, chunksize=chunk_rows)
     else:
-        raise ExperimentDataError(f"{path}: unknown file type {suffixes!r}. Use .parquet or .csv for impression logs.")
+        sep = "\t" if kind == "tsv" else ","
+        try:
+            head = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig")
+        except (pd.errors.EmptyDataError, UnicodeDecodeError, pd.errors.ParserError, OSError, EOFError, ValueError) as exc:
+            raise ExperimentDataError(f"{path}: has no readable header row ({type(exc).__name__}); export the log as "
+                                      "UTF-8 CSV with a header line.") from exc
+        check_columns(head, {c: c for c in columns}, str(path), ExperimentDataError)
+        yield from iter_csv_chunks(path, columns, chunk_rows, sep=sep, id_columns=id_columns)
 
 
 def aggregate_impressions(
@@ -71,8 +80,7 @@ def aggregate_impressions(
     >>> aggregate_impressions(log)[0][["cell_id", "impressions", "plays"]].to_dict("list")
     {'cell_id': [1, 2], 'impressions': [2, 2], 'plays': [1, 0]}
     """
-    if chunk_rows < 1:
-        raise ValueError(f"chunk_rows must be at least 1, got {chunk_rows}.")
+    chunk_rows = check_int(chunk_rows, "chunk_rows", minimum=1)
     keys = [test, cell]
     attrs = [c for c in dict.fromkeys([artwork, title, control, allocation, *(covariates or []), *(segments or []), *extra]) if c]
     columns = list(dict.fromkeys(keys + attrs + [played] + ([member] if member else [])))
@@ -80,7 +88,7 @@ def aggregate_impressions(
     member_cells: pd.DataFrame | None = None
     offset = 0
     source = "impression log" if isinstance(log, pd.DataFrame) else str(log)
-    for chunk in _chunks(log, columns, chunk_rows):
+    for chunk in _chunks(log, columns, chunk_rows, [c for c in (test, cell, artwork, member, title) if c]):
         flag = chunk[played]
         if pd.api.types.is_bool_dtype(flag):
             values = flag.to_numpy(dtype=float)

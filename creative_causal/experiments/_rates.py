@@ -1,14 +1,22 @@
 """Take-rate statistics: Wilson intervals, title-adjusted outcomes, lifts and Holm correction.
 
-All functions are vectorised over numpy arrays and have no pandas dependency, so they are
-cheap to call on millions of cells.
+All functions are vectorised over numpy arrays, so they are cheap to call on millions of
+cells. Wilson intervals are statsmodels' (``proportion_confint``, as fast as a numpy
+version on a million cells). Holm's correction is ours, because it runs within each of
+thousands of tests at once: statsmodels' ``multipletests(method="holm")`` calls
+``gc.collect()`` on every call (52 ms per call measured, whatever the number of p-values),
+so a per-test loop over 2 500 tests took 130 s; this one takes milliseconds and is tested
+against statsmodels test by test.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
+
+from ..exceptions import InvalidParameterError
 
 #: Continuity correction added to plays (and twice to impressions) before taking logs, so a
 #: cell with zero plays still has a finite log take rate: log((plays + 0.5) / (impressions + 1)).
@@ -17,15 +25,15 @@ CONTINUITY = 0.5
 
 
 def _z(level: float) -> float:
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be between 0 and 1 (for example 0.95), got {level!r}.")
-    return float(stats.norm.ppf(0.5 + level / 2.0))
+    from .._validation import check_level
+
+    return float(stats.norm.ppf(0.5 + check_level(level) / 2.0))
 
 
 def wilson_interval(
-    successes: ArrayLike, trials: ArrayLike, level: float = 0.95
+    successes: ArrayLike, trials: ArrayLike, *, level: float = 0.95
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Wilson score interval for a binomial proportion.
+    """Wilson score interval for a binomial proportion (statsmodels' ``proportion_confint``).
 
     Parameters
     ----------
@@ -45,14 +53,13 @@ def wilson_interval(
     >>> round(float(low[0]), 4), round(float(high[0]), 4)
     (0.0295, 0.054)
     """
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    z = _z(level)
-    p = x / n
-    denom = 1.0 + z**2 / n
-    centre = (p + z**2 / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return np.atleast_1d(np.clip(centre - half, 0.0, 1.0)), np.atleast_1d(np.clip(centre + half, 0.0, 1.0))
+    from statsmodels.stats.proportion import proportion_confint
+
+    from .._validation import check_level
+
+    low, high = proportion_confint(np.asarray(successes, dtype=float), np.asarray(trials, dtype=float),
+                                   alpha=1 - check_level(level), method="wilson")
+    return np.atleast_1d(np.asarray(low, dtype=float)), np.atleast_1d(np.asarray(high, dtype=float))
 
 
 def log_take_rate(plays: ArrayLike, impressions: ArrayLike) -> NDArray[np.float64]:
@@ -69,7 +76,7 @@ def log_take_rate(plays: ArrayLike, impressions: ArrayLike) -> NDArray[np.float6
 
 
 def log_rate_ratio(
-    plays_a: ArrayLike, impressions_a: ArrayLike, plays_b: ArrayLike, impressions_b: ArrayLike, level: float = 0.95
+    plays_a: ArrayLike, impressions_a: ArrayLike, plays_b: ArrayLike, impressions_b: ArrayLike, *, level: float = 0.95
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Log of the take-rate ratio a / b with its delta-method standard error and interval.
 
@@ -112,20 +119,65 @@ def two_proportion_test(
     return 2 * stats.norm.sf(np.abs(z))
 
 
-def holm(p_values: ArrayLike) -> NDArray[np.float64]:
-    """Holm step-down adjusted p-values (family-wise error control).
+def holm(p_values: ArrayLike, groups: ArrayLike | None = None) -> NDArray[np.float64]:
+    """Holm step-down adjusted p-values (family-wise error control), within each group.
+
+    Parameters
+    ----------
+    p_values : array_like
+        NaN p-values are left out of every family and stay NaN.
+    groups : array_like, optional
+        A family label per p-value (e.g. the test id): each group is corrected on its own.
+        Default: one family.
 
     Examples
     --------
     >>> holm([0.01, 0.04, 0.03]).round(2).tolist()
     [0.03, 0.06, 0.06]
+    >>> holm([0.01, 0.04, 0.03, 0.02], groups=["a", "a", "b", "b"]).round(2).tolist()
+    [0.02, 0.04, 0.04, 0.04]
     """
     p = np.asarray(p_values, dtype=float)
-    m = p.size
-    if m == 0:
-        return p.copy()
-    order = np.argsort(p, kind="stable")
-    adjusted_sorted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    adjusted = np.empty(m)
-    adjusted[order] = np.minimum(adjusted_sorted, 1.0)
-    return adjusted
+    if groups is not None and np.shape(groups) != p.shape:
+        raise InvalidParameterError(f"groups must have one label per p-value ({p.size}), got {np.shape(groups)}.")
+    out = np.full(p.size, np.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    if idx.size == 0:
+        return out
+    codes = np.zeros(idx.size, dtype=np.int64) if groups is None else pd.factorize(np.asarray(groups)[idx])[0]
+    order = np.lexsort((p[idx], codes))  # by group, then p ascending
+    sorted_codes, sorted_p = codes[order], p[idx][order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
+    sizes = np.diff(np.r_[starts, sorted_codes.size])
+    rank = np.arange(sorted_codes.size) - np.repeat(starts, sizes)
+    scaled = (np.repeat(sizes, sizes) - rank) * sorted_p
+    # running maximum within each group: offset each group so maxima never leak across groups
+    offset = np.repeat(np.arange(starts.size) * 2.0 * (scaled.max() + 1.0), sizes)
+    out[idx[order]] = np.minimum(np.maximum.accumulate(scaled + offset) - offset, 1.0)
+    return out
+
+
+def adjust_p_values(p_values: ArrayLike, correction: str = "bh") -> NDArray[np.float64]:
+    """Benjamini-Hochberg q-values (``"bh"``, statsmodels' ``multipletests``) or Holm-adjusted
+    p-values (``"holm"``, :func:`holm`); NaN p-values stay NaN and are not counted.
+
+    Examples
+    --------
+    >>> adjust_p_values([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    >>> adjust_p_values([0.01, 0.04, 0.03], "holm").round(2).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    from .._validation import check_choice
+
+    check_choice(correction, "correction", ("bh", "holm"))
+    p = np.asarray(p_values, dtype=float)
+    if correction == "holm":
+        return holm(p)
+    from statsmodels.stats.multitest import multipletests
+
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], method="fdr_bh")[1]
+    return out

@@ -6,12 +6,13 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ExperimentDataError, SampleRatioMismatchWarning
+from .._validation import check_fraction, check_level
+from ..exceptions import InvalidParameterError, SampleRatioMismatchWarning
 from . import _rates
 from ._srm import srm_table
 from ._validate import (
@@ -24,6 +25,7 @@ from ._validate import (
     TEST,
     TITLE,
     ColumnMap,
+    is_hashable_column,
     validate_cells,
 )
 
@@ -67,15 +69,15 @@ class ABResults:
     [0.05, 0.07, 0.038, 0.038]
     """
 
-    __slots__ = ("_cells", "_columns", "_covariates", "_segments", "_ignored", "_source", "_srm_alpha")
+    __slots__ = ("_cells", "_columns", "_covariates", "_segments", "_findings", "_source", "_srm_alpha")
 
     def __init__(self, cells: pd.DataFrame, columns: ColumnMap, covariates: Sequence[str],
-                 segments: Sequence[str], ignored: Sequence[str], source: str, srm_alpha: float) -> None:
+                 segments: Sequence[str], findings: Sequence[tuple[str, str, str]], source: str, srm_alpha: float) -> None:
         self._cells = cells
         self._columns = columns
         self._covariates = tuple(covariates)
         self._segments = tuple(segments)
-        self._ignored = tuple(ignored)
+        self._findings = tuple(findings)
         self._source = source
         self._srm_alpha = srm_alpha
 
@@ -99,6 +101,7 @@ class ABResults:
         srm_alpha: float = 0.01,
         source: str = "A/B results",
         _row_offset: int | None = None,
+        _findings: Sequence[tuple[str, str, str]] = (),
     ) -> ABResults:
         """Validate a table with one row per (test, cell).
 
@@ -144,20 +147,23 @@ class ABResults:
             impressions, a repeated (test, cell), conflicting covariates or an empty table.
         """
         if not isinstance(data, pd.DataFrame):
-            raise TypeError(f"{source}: expected a pandas DataFrame, got {type(data).__name__}.")
+            raise InvalidParameterError(f"{source}: expected a pandas DataFrame, got {type(data).__name__}.")
+        srm_alpha = check_fraction(srm_alpha, "srm_alpha", example="0.01")
         if control is None and CONTROL in data.columns and CONTROL not in (test, cell):
             control = CONTROL
         title = title if title is not None else (TITLE if TITLE in data.columns and TITLE not in (test, cell, artwork) else None)
         allocation = allocation if allocation is not None else (ALLOCATION if ALLOCATION in data.columns else None)
         columns = ColumnMap(test, cell, artwork, impressions, plays, control, title, allocation)
         mapped = set(columns.required().values())
-        ignored: list[str] = []
+        findings: list[tuple[str, str, str]] = list(_findings)
         if covariates is None or segments is None:
             auto_cov, auto_seg, ignored = _classify_extra_columns(data, columns, exclude=mapped)
+            findings += ignored
             covariates = auto_cov if covariates is None else list(covariates)
             segments = [s for s in auto_seg if s not in covariates] if segments is None else list(segments)
             covariates = [c for c in covariates if c not in segments]
-        cells = validate_cells(data, columns, list(covariates), list(segments), source, _row_offset)
+        cells, changed = validate_cells(data, columns, list(covariates), list(segments), source, _row_offset)
+        findings += changed
         test_plays = cells.groupby(TEST, sort=False)[PLAYS].transform("sum").to_numpy()
         test_imps = cells.groupby(TEST, sort=False)[IMPRESSIONS].transform("sum").to_numpy()
         cells["n_cells_in_test"] = cells.groupby(TEST, sort=False)[CELL].transform("size").to_numpy()
@@ -165,32 +171,60 @@ class ABResults:
         cells[LOG_RATE] = _rates.log_take_rate(cells[PLAYS], cells[IMPRESSIONS])
         cells[LOG_RATIO] = _rates.log_take_rate(cells[PLAYS], cells[IMPRESSIONS]) - _rates.log_take_rate(test_plays, test_imps)
         cells[DIFF_PP] = 100.0 * (cells["take_rate"] - test_plays / test_imps)
-        result = cls(cells, columns, covariates, segments, ignored, source, srm_alpha)
+        result = cls(cells, columns, covariates, segments, findings, source, srm_alpha)
         if check_srm:
             result.srm(warn=True)
         return result
 
     @classmethod
-    def from_impressions(cls, log: pd.DataFrame | str | os.PathLike[str], **kwargs: Any) -> ABResults:
+    def from_impressions(
+        cls,
+        log: pd.DataFrame | str | os.PathLike[str],
+        *,
+        test: str = TEST,
+        cell: str = CELL,
+        artwork: str = ARTWORK,
+        played: str = "played",
+        member: str | None = None,
+        title: str | None = None,
+        control: str | None = None,
+        allocation: str | None = None,
+        covariates: Sequence[str] | None = None,
+        segments: Sequence[str] | None = None,
+        extra: Sequence[str] = (),
+        chunk_rows: int = 1_000_000,
+        check_srm: bool = True,
+        srm_alpha: float = 0.01,
+    ) -> ABResults:
         """Aggregate an impression-level log (one row per impression) into cells.
 
-        Parameters are those of :func:`creative_causal.experiments.aggregate_impressions`
-        (columns of the log, ``played``, ``member``, ``chunk_rows``) followed by those of
-        :meth:`from_frame`. Parquet logs are read in batches, so a log larger than memory
-        can be aggregated; memory grows with the number of cells (and, with ``member``,
-        with the number of distinct members per test).
+        Parameters
+        ----------
+        log : DataFrame or path
+            One row per impression (a DataFrame, a CSV or a Parquet file).
+        test, cell, artwork, played, member, title, control, allocation, covariates, segments, extra, chunk_rows
+            As in :func:`creative_causal.experiments.aggregate_impressions`.
+        check_srm, srm_alpha
+            As in :meth:`from_frame`.
+
+        Notes
+        -----
+        Parquet logs are read in batches, so a log larger than memory can be aggregated;
+        memory grows with the number of cells (and, with ``member``, with the number of
+        distinct members per test).
         """
         from ._impressions import aggregate_impressions
 
-        agg_keys = {"test", "cell", "artwork", "played", "member", "extra", "chunk_rows", "title", "control", "allocation",
-                    "covariates", "segments"}
-        agg_kwargs = {k: v for k, v in kwargs.items() if k in agg_keys}
-        frame, crossover = aggregate_impressions(log, **agg_kwargs)
-        frame_kwargs = {k: v for k, v in kwargs.items() if k not in {"played", "member", "extra", "chunk_rows"}}
-        result = cls.from_frame(frame, **frame_kwargs)
-        if crossover:
-            result._ignored = result._ignored + (f"members_in_several_cells:{crossover}",)
-        return result
+        frame, crossover = aggregate_impressions(log, test=test, cell=cell, artwork=artwork, played=played, member=member,
+                                                 title=title, control=control, allocation=allocation,
+                                                 covariates=covariates, segments=segments, extra=extra,
+                                                 chunk_rows=chunk_rows)
+        source = "impression log" if isinstance(log, pd.DataFrame) else str(log)
+        findings = [("members_in_several_cells", "", f"{crossover} (test, member) pairs saw more than one cell")
+                    ] if crossover else []
+        return cls.from_frame(frame, test=test, cell=cell, artwork=artwork, control=control, title=title,
+                              allocation=allocation, covariates=covariates, segments=segments, check_srm=check_srm,
+                              srm_alpha=srm_alpha, source=source, _findings=findings)
 
     # ------------------------------------------------------------------ basic properties
     @property
@@ -230,7 +264,7 @@ class ABResults:
         return f"ABResults({self.n_tests} tests, {self.n_cells} cells, source={self._source!r})"
 
     # ------------------------------------------------------------------ statistics
-    def take_rates(self, level: float = 0.95) -> pd.DataFrame:
+    def take_rates(self, *, level: float = 0.95) -> pd.DataFrame:
         """Per-cell take rate with its Wilson interval and the title-adjusted outcomes.
 
         Columns: ids, ``impressions``, ``plays``, ``take_rate``, ``ci_low``, ``ci_high``,
@@ -238,8 +272,9 @@ class ABResults:
         take rate, with the continuity correction of :data:`CONTINUITY`) and
         ``take_rate_diff_pp`` (the same comparison in percentage points).
         """
+        level = check_level(level)
         c = self._cells
-        low, high = _rates.wilson_interval(c[PLAYS], c[IMPRESSIONS], level)
+        low, high = _rates.wilson_interval(c[PLAYS], c[IMPRESSIONS], level=level)
         keep = [k for k in (TEST, CELL, ARTWORK, TITLE, CONTROL) if k in c]
         out = c[keep + [IMPRESSIONS, PLAYS, "take_rate"]].copy()
         out["ci_low"], out["ci_high"], out["level"] = low, high, level
@@ -247,15 +282,17 @@ class ABResults:
         out[DIFF_PP] = c[DIFF_PP]
         return out
 
-    def lifts(self, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
+    def lifts(self, *, level: float = 0.95) -> pd.DataFrame:
         """Lift of each cell over its test's control, or over the rest of its test without one.
 
         Without a control, each cell is compared with the pooled other cells of its test (the
         test mean without the cell itself), so the two groups compared are independent.
         p-values come from the pooled two-proportion z-test and are Holm-adjusted within each
-        test; intervals for the relative lift come from the log rate ratio (delta method).
-        Single-cell tests have no comparison: their lift is NaN with ``baseline`` saying why.
+        test (``significant`` at ``1 - level``); intervals at ``level`` for the relative lift
+        come from the log rate ratio (delta method). Single-cell tests have no comparison:
+        their lift is NaN with ``baseline`` saying why.
         """
+        level = check_level(level)
         c = self._cells
         x = c[PLAYS].to_numpy(dtype=float)
         n = c[IMPRESSIONS].to_numpy(dtype=float)
@@ -276,7 +313,7 @@ class ABResults:
         compared &= ~single
         baseline = np.where(single, "single-cell test", baseline)
         safe_bn = np.where(bn > 0, bn, 1.0)
-        log_ratio, se, lo, hi = _rates.log_rate_ratio(x, n, bx, safe_bn, level)
+        log_ratio, se, lo, hi = _rates.log_rate_ratio(x, n, bx, safe_bn, level=level)
         p = _rates.two_proportion_test(x, n, bx, safe_bn)
         out = c[[k for k in (TEST, CELL, ARTWORK) if k in c]].copy()
         out["take_rate"] = x / n
@@ -287,20 +324,20 @@ class ABResults:
         out["lift_high"] = np.where(compared, np.expm1(hi), np.nan)
         out["diff_pp"] = np.where(compared, 100 * (x / n - bx / safe_bn), np.nan)
         out["p_value"] = np.where(compared, p, np.nan)
-        out["p_holm"] = _grouped_holm(p, compared, c[TEST].to_numpy())
-        out["significant"] = out["p_holm"].to_numpy() < alpha
+        out["p_holm"] = _rates.holm(np.where(compared, p, np.nan), groups=c[TEST].to_numpy())
+        out["significant"] = out["p_holm"].to_numpy() < 1 - level
         out["level"] = level
         return out
 
-    def winners(self, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
+    def winners(self, *, level: float = 0.95) -> pd.DataFrame:
         """The best cell of each test (highest take rate) with its interval and its lift.
 
-        ``confident`` is true when the winner's lift over its baseline is significant after
-        Holm correction within the test; a control that wins is confident when no challenger
-        is significantly better than it.
+        ``confident`` is true when the winner's lift over its baseline is significant (at
+        ``1 - level``) after Holm correction within the test; a control that wins is confident
+        when no challenger is significantly better than it.
         """
-        lifts = self.lifts(level, alpha)
-        rates = self.take_rates(level)
+        lifts = self.lifts(level=level)
+        rates = self.take_rates(level=level)
         merged = lifts.join(rates[["ci_low", "ci_high"]])
         best = merged.loc[merged.groupby(TEST, sort=False)["take_rate"].idxmax()].copy()
         if self.has_control:
@@ -313,7 +350,7 @@ class ABResults:
         best["confident"] &= best["baseline"] != "single-cell test"
         return best.rename(columns={CELL: "winner_cell", ARTWORK: "winner_artwork"}).reset_index(drop=True)
 
-    def srm(self, alpha: float | None = None, warn: bool = True) -> pd.DataFrame:
+    def srm(self, *, alpha: float | None = None, warn: bool = True) -> pd.DataFrame:
         """Sample-ratio-mismatch check per test (chi-square against planned or equal shares).
 
         Parameters
@@ -340,8 +377,10 @@ class ABResults:
         """Data-quality report: one row per finding (kind, id, detail). Nothing is dropped silently.
 
         Kinds: ``single_cell_test`` (kept for description, excluded from within-test
-        analysis), ``sample_ratio_mismatch``, ``ignored_column`` (a column that was neither
-        mapped nor a covariate, because it varies within a test) and
+        analysis), ``sample_ratio_mismatch``, ``no_plays`` (a test without a single play: its
+        cells carry no information about take rates), ``ignored_column`` (a column that was
+        neither mapped nor a covariate, because it varies within a test or holds lists),
+        ``id_whitespace`` (ids whose surrounding spaces were removed) and
         ``members_in_several_cells`` (from impression logs with a member id).
         """
         rows = []
@@ -350,11 +389,10 @@ class ABResults:
         srm = self.srm(warn=False)
         for t, p in srm.loc[srm["mismatch"], [TEST, "p_value"]].itertuples(index=False):
             rows.append(("sample_ratio_mismatch", t, f"impressions do not split as planned (p = {p:.2g})"))
-        for col in self._ignored:
-            if col.startswith("members_in_several_cells:"):
-                rows.append(("members_in_several_cells", "", f"{col.split(':')[1]} (test, member) pairs saw more than one cell"))
-            else:
-                rows.append(("ignored_column", col, "varies within a test: not a title covariate; join it as a feature"))
+        plays = self._cells.groupby(TEST, sort=False)[PLAYS].sum()
+        rows += [("no_plays", t, "no plays in any cell: the test says nothing about which artwork works; check the "
+                  "export") for t in plays.index[plays.to_numpy() == 0]]
+        rows += list(self._findings)
         return pd.DataFrame(rows, columns=["kind", "id", "detail"])
 
     def summary(self) -> str:
@@ -399,37 +437,25 @@ class ABResults:
         return join_features(self, features, artwork=artwork)
 
 
-def _grouped_holm(p: np.ndarray, use: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Holm adjustment within each group, vectorised: NaN where ``use`` is false."""
-    out = np.full(p.size, np.nan)
-    idx = np.flatnonzero(use)
-    if idx.size == 0:
-        return out
-    codes = pd.factorize(groups[idx])[0]
-    order = np.lexsort((p[idx], codes))  # by group, then p ascending
-    sorted_codes, sorted_p = codes[order], p[idx][order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_codes)) + 1]
-    sizes = np.diff(np.r_[starts, sorted_codes.size])
-    rank = np.arange(sorted_codes.size) - np.repeat(starts, sizes)
-    scaled = (np.repeat(sizes, sizes) - rank) * sorted_p
-    # running maximum within each group: offset each group so maxima never leak across groups
-    offset = np.repeat(np.arange(starts.size) * 2.0 * (scaled.max() + 1.0), sizes)
-    adjusted = np.minimum(np.maximum.accumulate(scaled + offset) - offset, 1.0)
-    out[idx[order]] = adjusted
-    return out
-
-
-def _classify_extra_columns(data: pd.DataFrame, columns: ColumnMap, exclude: set[str]) -> tuple[list[str], list[str], list[str]]:
-    """Sort unmapped columns into title covariates, segments and ignored (varies within a test)."""
+def _classify_extra_columns(data: pd.DataFrame, columns: ColumnMap, exclude: set[str]
+                            ) -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
+    """Sort unmapped columns into title covariates, segments and ignored ones (a column that
+    varies within a test, or holds lists or dicts), with the reason each is ignored."""
     covariates, segments, ignored = [], [], []
     extra = [c for c in data.columns if c not in exclude]
     if not extra or columns.test not in data or columns.artwork not in data:
-        return covariates, segments, [str(c) for c in extra]
+        return covariates, segments, [("ignored_column", str(c), "not classified: the key columns are missing")
+                                      for c in extra]
     tests = data[columns.test]
     artworks = data[columns.artwork]
+    if not (is_hashable_column(tests) and is_hashable_column(artworks)):
+        return covariates, segments, []  # validation names the key column
     for col in extra:
-        if data[col].groupby(tests.to_numpy(), sort=False).nunique(dropna=False).max() > 1:
-            ignored.append(str(col))
+        if not is_hashable_column(data[col]):
+            ignored.append(("ignored_column", str(col), "holds lists, dicts or arrays: not a covariate"))
+        elif data[col].groupby(tests.to_numpy(), sort=False).nunique(dropna=False).max() > 1:
+            ignored.append(("ignored_column", str(col), "varies within a test: not a title covariate; join it as a "
+                            "feature"))
         elif data[col].groupby(artworks.to_numpy(), sort=False).nunique(dropna=False).max() > 1:
             segments.append(col)
         else:
@@ -437,42 +463,50 @@ def _classify_extra_columns(data: pd.DataFrame, columns: ColumnMap, exclude: set
     return covariates, segments, ignored
 
 
-def read_ab_results(path: str | os.PathLike[str], **kwargs: Any) -> ABResults:
-    """Read per-cell A/B results from a CSV or Parquet file and validate them.
+def read_ab_results(
+    path: str | os.PathLike[str],
+    *,
+    test: str = TEST,
+    cell: str = CELL,
+    artwork: str = ARTWORK,
+    impressions: str = IMPRESSIONS,
+    plays: str = PLAYS,
+    control: str | None = None,
+    title: str | None = None,
+    allocation: str | None = None,
+    covariates: Sequence[str] | None = None,
+    segments: Sequence[str] | None = None,
+    sep: str | None = None,
+    check_srm: bool = True,
+    srm_alpha: float = 0.01,
+) -> ABResults:
+    """Read per-cell A/B results from a CSV, TSV or Parquet file and validate them.
 
     Parameters
     ----------
     path : str or path-like
-        ``.csv`` (optionally compressed, e.g. ``.csv.gz``) or ``.parquet``.
-    **kwargs
-        Column mapping and options of :meth:`ABResults.from_frame`.
+        ``.csv`` (optionally compressed, e.g. ``.csv.gz``), ``.tsv`` or ``.parquet``.
+    test, cell, artwork, impressions, plays, control, title, allocation, covariates, segments
+        Column mapping, as in :meth:`ABResults.from_frame`.
+    sep : str, optional
+        Field delimiter of a text file (default: tab for .tsv, comma otherwise).
+    check_srm, srm_alpha
+        As in :meth:`ABResults.from_frame`.
 
     Raises
     ------
     ExperimentDataError
-        When the file is missing or unreadable, or when its contents fail validation; row
-        numbers in messages are the file's line numbers.
+        When the file is missing, unreadable or not what its name says (an Excel workbook, a
+        gzip archive, another delimiter), or when its contents fail validation; row numbers
+        in messages are the file's line numbers. Id columns are read as text exactly as
+        written (``00017`` stays ``00017``; ``NA`` is an id).
     """
-    path = Path(path)
-    suffixes = "".join(path.suffixes).lower()
-    if not path.exists():
-        raise ExperimentDataError(f"{path}: file not found. Check the path (working directory: {Path.cwd()}).")
-    try:
-        if ".parquet" in suffixes or suffixes.endswith(".pq"):
-            frame = pd.read_parquet(path)
-            offset = None
-        elif ".csv" in suffixes or ".tsv" in suffixes or suffixes.endswith(".txt"):
-            frame = pd.read_csv(path, sep="\t" if ".tsv" in suffixes else ",", dtype={kwargs.get("test", TEST): str,
-                                kwargs.get("cell", CELL): str, kwargs.get("artwork", ARTWORK): str})
-            offset = 2  # header is line 1
-        else:
-            raise ExperimentDataError(
-                f"{path}: unknown file type {suffixes or '(none)'!r}. Use a .csv, .csv.gz, .tsv or .parquet file."
-            )
-    except ExperimentDataError:
-        raise
-    except (OSError, ValueError) as exc:  # parser errors derive from ValueError
-        raise ExperimentDataError(f"{path}: could not be read ({type(exc).__name__}: {exc}).") from exc
-    kwargs.setdefault("source", str(path))
-    return ABResults.from_frame(frame, _row_offset=offset, **kwargs)
+    from ._files import read_table
 
+    path = Path(path)
+    frame, offset = read_table(path, what="A/B results", id_columns=[c for c in (test, cell, artwork, title) if c],
+                               required=[test, cell, artwork, impressions, plays], sep=sep)
+    return ABResults.from_frame(frame, test=test, cell=cell, artwork=artwork, impressions=impressions, plays=plays,
+                                control=control, title=title, allocation=allocation, covariates=covariates,
+                                segments=segments, check_srm=check_srm, srm_alpha=srm_alpha, source=str(path),
+                                _row_offset=offset)

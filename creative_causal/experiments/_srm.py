@@ -17,8 +17,9 @@ def srm_table(cells: pd.DataFrame, alpha: float) -> pd.DataFrame:
     p-values are Holm-adjusted across tests so that a clean programme of many tests raises
     a false alarm with probability at most ``alpha`` in total, not ``alpha`` per test.
     """
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}.")
+    from .._validation import check_fraction
+
+    alpha = check_fraction(alpha, "alpha", example="0.01")
     n = cells[IMPRESSIONS].to_numpy(dtype=float)
     groups = cells.groupby(TEST, sort=False)
     if ALLOCATION in cells:

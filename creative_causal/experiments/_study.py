@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, did_you_mean
-from ..exceptions import DataQualityWarning, ExperimentDataError
+from ..exceptions import DataQualityWarning, ExperimentDataError, InvalidParameterError, UnknownNameError
 from ._validate import ARTWORK, CELL, IMPRESSIONS, TEST
 
 if TYPE_CHECKING:
     from ._results import ABResults
 
 _QUALITY_COLUMNS = ["kind", "id", "detail", "excluded_from"]
+#: The outcome columns on the log take-rate scale: effects on them read as % changes.
+LOG_OUTCOMES = frozenset({"log_take_rate_ratio", "log_take_rate"})
 # What each finding removes the unit from ("" = flagged only, still analysed).
 _EXCLUDED_FROM = {"non_numeric_feature": "analysis", "missing_feature_values": "analysis",
                   "features_without_cells": "analysis", "cell_without_features": "analysis",
@@ -91,6 +94,8 @@ class StudyData:
         covariates, segments : list of str
             Cluster-level covariates and segment columns.
         """
+        if not isinstance(data, pd.DataFrame):
+            raise InvalidParameterError(f"StudyData.from_frame needs a pandas DataFrame, got {type(data).__name__}.")
         roles = {"outcome": outcome, **({"weight": weight} if weight else {}), **({"cluster": cluster} if cluster else {})}
         check_columns(data, roles, "StudyData", ExperimentDataError)
         for name in [*covariates, *segments, *(features or [])]:
@@ -139,11 +144,27 @@ class StudyData:
     def column(self, name: str) -> pd.Series:
         """One column by name, with a did-you-mean for unknown names."""
         if name not in self._frame:
-            raise ExperimentDataError(
-                f"StudyData: no column {name!r}.{did_you_mean(name, self._frame.columns)} "
+            raise UnknownNameError(
+                f"StudyData: no column {name!r}.{self.why_missing(name)} "
                 f"Features: {list(self.features)}; covariates: {list(self.covariates)}."
             )
         return self._frame[name]
+
+    def why_missing(self, name: str) -> str:
+        """Why ``name`` is not a column: dropped at the join (and why), or a did-you-mean.
+
+        Examples
+        --------
+        >>> sd = StudyData.from_frame(pd.DataFrame({"y": [1.0, 2.0], "x": [0, 1]}), outcome="y")
+        >>> sd.why_missing("xx")
+        " Did you mean 'x'?"
+        """
+        q = self._quality
+        dropped = q[(q["kind"] == "non_numeric_feature") & (q["id"].astype(str) == str(name))]
+        if len(dropped):
+            return (f" It was dropped when the features were joined: {dropped['detail'].iloc[0]}. Treatments must be "
+                    "numbers (0/1 for on/off components).")
+        return did_you_mean(str(name), map(str, self._frame.columns))
 
     def informative_clusters(self, treatment: str) -> pd.Index:
         """Clusters (tests) in which ``treatment`` takes more than one value: the only ones that
@@ -169,7 +190,7 @@ class StudyData:
 def join_features(results: ABResults, features: pd.DataFrame, *, artwork: str | None = None) -> StudyData:
     """Implementation of :meth:`ABResults.join`."""
     if not isinstance(features, pd.DataFrame):
-        raise TypeError(f"features must be a DataFrame indexed by artwork id, got {type(features).__name__}.")
+        raise InvalidParameterError(f"features must be a DataFrame indexed by artwork id, got {type(features).__name__}.")
     table = features.copy()
     key = artwork or (ARTWORK if ARTWORK in table.columns else None)
     if key is not None:
@@ -202,12 +223,21 @@ def join_features(results: ABResults, features: pd.DataFrame, *, artwork: str | 
          "not numeric: encode it (e.g. one-hot) to analyse it")
     table = table[numeric].astype(float)
 
-    missing = table.isna()
+    # missing and infinite values leave the artwork out (an infinite feature would reach the models)
+    missing = table.isna() | np.isinf(table)
     incomplete = missing.any(axis=1).to_numpy()
     if incomplete.any():
         which = missing.loc[incomplete].apply(lambda row: list(row.index[row.to_numpy()][:5]), axis=1)
-        note("missing_feature_values", which.index, ["missing values in " + str(m) for m in which])
+        note("missing_feature_values", which.index, ["missing or infinite values in " + str(m) for m in which])
     complete = table.loc[~incomplete]
+    shared = complete.index.get_indexer(pd.Index(cells[ARTWORK].unique())) >= 0
+    if not shared.any():
+        raise ExperimentDataError(
+            f"features: none of the {len(table)} artwork ids in the features matches one of the {cells[ARTWORK].nunique()} "
+            f"artwork ids of the A/B results (features have e.g. {list(table.index[:3])}, the A/B results "
+            f"{list(cells[ARTWORK].unique()[:3])}). Check that both files use the same ids"
+            + (" and that every artwork has complete features." if len(table) and incomplete.all() else ".")
+        )
 
     note("features_without_cells", table.index.difference(pd.Index(cells[ARTWORK].unique())),
          "artwork has features but appears in no cell")
@@ -241,4 +271,23 @@ def join_features(results: ABResults, features: pd.DataFrame, *, artwork: str | 
                      covariates=cov + list(results.segments), segments=segments, data_quality=quality)
 
 
-__all__ = ["StudyData", "join_features"]
+def as_study_data(data: Any, outcome: str | None = None) -> StudyData:
+    """A StudyData as it is, or a plain DataFrame wrapped with :meth:`StudyData.from_frame`.
+
+    Raises
+    ------
+    InvalidParameterError
+        For a DataFrame without ``outcome``, or anything else.
+    """
+    if isinstance(data, StudyData):
+        return data
+    if isinstance(data, pd.DataFrame):
+        if outcome is None:
+            raise InvalidParameterError("with a plain DataFrame, pass outcome='<column>' (or build a StudyData with "
+                                        "ABResults.join or StudyData.from_frame).")
+        return StudyData.from_frame(data, outcome=outcome)
+    raise InvalidParameterError(f"data must be a StudyData (from ABResults.join) or a DataFrame, got "
+                                f"{type(data).__name__}.")
+
+
+__all__ = ["StudyData", "join_features", "as_study_data", "LOG_OUTCOMES"]

@@ -6,19 +6,29 @@ source, the column, the offending rows (first few and a count) and the fix.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from .._validation import check_columns, describe_rows
-from ..exceptions import ExperimentDataError
+from ..exceptions import DataQualityWarning, ExperimentDataError, InvalidParameterError
 
 # Canonical column names inside ABResults.
 TEST, CELL, ARTWORK, IMPRESSIONS, PLAYS = "test_id", "cell_id", "artwork_id", "impressions", "plays"
 CONTROL, TITLE, ALLOCATION = "is_control", "title_id", "planned_share"
 KEYS = (TEST, CELL, ARTWORK)
 COUNTS = (IMPRESSIONS, PLAYS)
+#: Counts above this cannot be held exactly as numbers (2**53): a corrupt export, not a test.
+MAX_COUNT = 2**53
+
+
+def is_hashable_column(series: pd.Series) -> bool:
+    """False when an object column holds lists, dicts, sets or arrays (a nested Parquet field)."""
+    if series.dtype != object:
+        return True
+    return not series.map(lambda v: isinstance(v, (list, dict, set, np.ndarray, tuple))).any()
 
 
 @dataclass(frozen=True)
@@ -71,14 +81,15 @@ def validate_cells(
     segments: list[str],
     where: str,
     row_offset: int | None = None,
-) -> pd.DataFrame:
-    """Validate ``data`` and return a new canonical frame (the caller's frame is never changed).
+) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+    """Validate ``data`` and return a new canonical frame (the caller's frame is never changed)
+    and what was changed to load it (ids stripped of surrounding spaces), as report rows.
 
     ``row_offset`` turns positional row numbers into file line numbers in messages
     (2 for a CSV with a header: the first data row is line 2).
     """
     if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"{where}: expected a pandas DataFrame, got {type(data).__name__}.")
+        raise InvalidParameterError(f"{where}: expected a pandas DataFrame, got {type(data).__name__}.")
     if len(data) == 0:
         raise ExperimentDataError(
             f"{where}: the table is empty (no cells). Export at least one test with two or more cells."
@@ -96,13 +107,19 @@ def validate_cells(
     label = lambda mask: _row_labels(data, np.asarray(mask), row_offset)  # noqa: E731
     user = columns.required()
 
-    # Key columns: no missing values.
+    # Key columns: plain values, no missing values.
+    for name in [*columns.required().values(), *covariates, *segments]:
+        if not is_hashable_column(data[name]):
+            nested = data[name].map(lambda v: isinstance(v, (list, dict, set, np.ndarray, tuple))).to_numpy()
+            raise _fail(where, name, label(nested), "holds lists, dicts or arrays",
+                        "Each cell needs one plain value (a Parquet export may have nested fields): flatten the column.")
     for role in ("test", "cell", "artwork") + (("title",) if columns.title else ()):
         col = user[role]
-        missing = data[col].isna().to_numpy()
+        missing = (data[col].isna() | (data[col].astype(str).str.strip() == "")).to_numpy()
         if missing.any():
-            raise _fail(where, col, label(missing), "is empty (NaN)",
-                        f"Every cell needs a {role} id: fill the missing values or drop those rows before loading.")
+            raise _fail(where, col, label(missing), "is empty",
+                        f"Every cell needs {'an' if role[0] in 'aeiou' else 'a'} {role} id: fill the missing values or drop "
+                        "those rows before loading.")
 
     # Counts: numeric, finite, whole, non-negative; impressions > 0; plays <= impressions.
     counts: dict[str, np.ndarray] = {}
@@ -122,6 +139,10 @@ def validate_cells(
         if fractional.any():
             raise _fail(where, col, label(fractional), "is not a whole number",
                         f"{role.capitalize()} are counts; if your export holds rates, pass counts instead.")
+        huge = values >= MAX_COUNT
+        if huge.any():
+            raise _fail(where, col, label(huge), f"is implausibly large (values such as {data[col][huge].head(2).tolist()},"
+                        f" at or above 2**53)", "Counts this large cannot be exact: check the export for corrupt values.")
         counts[role] = values
     zero = counts["impressions"] == 0
     if zero.any():
@@ -134,11 +155,20 @@ def validate_cells(
                     "and that plays are counted per impression.")
 
     frame = pd.DataFrame(index=pd.RangeIndex(len(data)))
-    frame[TEST] = data[user["test"]].astype(str).to_numpy()
-    frame[CELL] = data[user["cell"]].astype(str).to_numpy()
-    frame[ARTWORK] = data[user["artwork"]].astype(str).to_numpy()
-    if columns.title:
-        frame[TITLE] = data[user["title"]].astype(str).to_numpy()
+    changed: list[tuple[str, str, str]] = []
+    for role, canonical in (("test", TEST), ("cell", CELL), ("artwork", ARTWORK)) + ((("title", TITLE),) if columns.title
+                                                                                       else ()):
+        raw = data[user[role]].astype(str)
+        stripped = raw.str.strip()
+        differs = (raw != stripped).to_numpy()
+        if differs.any():
+            shown = sorted(set(raw[differs].map(repr)))[:5]
+            changed.append(("id_whitespace", user[role], f"{int(differs.sum())} {role} ids had surrounding spaces, "
+                            f"removed so that they match: {', '.join(shown)}"))
+            warnings.warn(f"{where}: {int(differs.sum())} values of column {user[role]!r} had surrounding spaces "
+                          f"({', '.join(shown)}); they were removed so that equal ids match. Fix the export to silence "
+                          "this.", DataQualityWarning, stacklevel=4)
+        frame[canonical] = stripped.to_numpy()
     frame[IMPRESSIONS] = counts["impressions"].astype(np.int64)
     frame[PLAYS] = counts["plays"].astype(np.int64)
 
@@ -197,7 +227,7 @@ def validate_cells(
                         "An artwork id must map to one title and one set of title covariates: fix the ids, "
                         "or, if the column describes the audience (e.g. country when the same art is tested "
                         "in several countries), pass it in segments= instead of covariates=.")
-    return frame
+    return frame, changed
 
 
 def _varies_within(frame: pd.DataFrame, key: str, column: str) -> np.ndarray:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._display import ResultMixin, json_safe
 from ..exceptions import FeatureError, ImageReadError
 from ._extract import collect_images
 from ._faces import FaceDetector
@@ -16,7 +17,7 @@ from ._io import DEFAULT_MAX_PIXELS, DecodedImage, decode_file
 
 
 @dataclass(frozen=True)
-class DetectorReport:
+class DetectorReport(ResultMixin):
     """Face-detection quality against labels.
 
     With box labels, detections are matched to labelled faces (IoU >= ``iou``, greedily by
@@ -36,7 +37,29 @@ class DetectorReport:
     per_image: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per image (a copy of ``per_image``)."""
         return self.per_image.copy()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict of the summary figures and the per-image rows."""
+        return json_safe({k: getattr(self, k) for k in ("precision", "recall", "average_precision", "count_accuracy",
+                                                        "n_images", "n_faces", "label_kind", "per_image")})
+
+    def _card_title(self) -> str:
+        return "Face detector"
+
+    def plot(self, ax: Any = None) -> Any:
+        """The four quality figures as bars (0 to 1)."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            ax = plt.subplots(figsize=(5, 2.4), layout="constrained")[1]
+        names = ["precision", "recall", "average precision", "exact counts"]
+        values = [self.precision, self.recall, self.average_precision, self.count_accuracy]
+        ax.barh(names[::-1], values[::-1], color="#1b6ca8")
+        ax.set_xlim(0, 1)
+        ax.set_title(f"Face detector on {self.n_images} images", fontsize=9)
+        return ax
 
     def summary(self) -> str:
         return (f"Face detector on {self.n_images} images ({self.n_faces} labelled faces, {self.label_kind} labels): "

@@ -6,6 +6,7 @@ import functools
 import glob as globlib
 import itertools
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..exceptions import FeatureError, ImageReadError
+from .._validation import did_you_mean
+from ..exceptions import DataQualityWarning, FeatureError, ImageReadError, InvalidParameterError, UnknownNameError
 from ._faces import FaceDetector, detect_faces_together
 from ._io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, DecodedImage, decode_file
 from ._registry import FeatureSpec, resolve_features
@@ -25,20 +27,51 @@ ERROR_COLUMNS = ["artwork_id", "path", "error", "message"]
 
 class FeatureTable(pd.DataFrame):
     """A feature DataFrame indexed by artwork id, with ``.errors`` (one row per image that
-    failed: artwork_id, path, error type, message) and :meth:`summary`."""
+    failed: artwork_id, path, error type, message), ``.skipped`` (files of the folder that are
+    not images: path, reason) and :meth:`summary`."""
 
-    _metadata = ["errors"]
+    _metadata = ["errors", "skipped"]
 
     @property
     def _constructor(self) -> type[FeatureTable]:
         return FeatureTable
 
+    def to_file(self, path: str | os.PathLike[str]) -> Path:
+        """Write the features with an ``artwork_id`` column (Parquet for .parquet/.pq, else CSV),
+        and the failed images beside them as ``<stem>_errors.csv``. Returns the features path.
+
+        Raises
+        ------
+        OutputPathError
+            When the path is a directory or cannot be written (checked before writing).
+        """
+        from .._validation import check_output_file, make_dirs
+
+        out = check_output_file(path, "features file")
+        make_dirs(out.parent, "features file")
+        frame = pd.DataFrame(self).reset_index()
+        frame = frame.rename(columns={frame.columns[0]: "artwork_id"})
+        if out.suffix.lower() in (".parquet", ".pq"):
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+        getattr(self, "errors", pd.DataFrame(columns=ERROR_COLUMNS)).to_csv(self.errors_path(out), index=False)
+        return out
+
+    @staticmethod
+    def errors_path(path: str | os.PathLike[str]) -> Path:
+        """Where :meth:`to_file` writes the failed images of a features file."""
+        out = Path(path)
+        return out.with_name(out.stem + "_errors.csv")
+
     def summary(self) -> str:
         errors = getattr(self, "errors", pd.DataFrame(columns=ERROR_COLUMNS))
-        lines = [f"FeatureTable: {len(self)} images extracted, {len(errors)} failed, {self.shape[1]} features"]
+        skipped = getattr(self, "skipped", pd.DataFrame(columns=SKIPPED_COLUMNS))
+        lines = [f"FeatureTable: {len(self)} images extracted, {len(errors)} failed, {self.shape[1]} features"
+                 + (f"; {len(skipped)} files that are not images skipped" if len(skipped) else "")]
         for kind, n in errors["error"].value_counts().items() if len(errors) else []:
             lines.append(f"  {kind}: {n}")
-        if "has_face" in self:
+        if "has_face" in self and len(self):
             lines.append(f"  with a face: {self['has_face'].mean():.0%}; with text: "
                          f"{self['has_text'].mean() if 'has_text' in self else float('nan'):.0%}")
         return "\n".join(lines)
@@ -137,23 +170,53 @@ def _one_opencv_thread() -> None:
 
 
 def collect_images(images: Any) -> list[tuple[str, Any]]:
-    """(id, path or array) pairs from a directory, a glob, a list of paths or a mapping."""
+    """(id, path or array) pairs from a directory, a glob, a list of paths or a mapping.
+
+    Ids are file stems; when stems repeat, relative paths without the extension; when the
+    same name exists in two formats (``dup.jpg`` and ``dup.png``), the file names themselves,
+    with a :class:`DataQualityWarning` naming them. Files in a folder (or glob) that are not
+    images are left out here and listed by :func:`skipped_files`.
+    """
+    return _collect(images)[0]
+
+
+def skipped_files(images: Any) -> pd.DataFrame:
+    """Files of a folder or glob that :func:`collect_images` leaves out (not image files):
+    ``path`` and ``reason``. Empty for lists of paths and mappings (every item is tried)."""
+    return pd.DataFrame(_collect(images)[1], columns=SKIPPED_COLUMNS)
+
+
+SKIPPED_COLUMNS = ["path", "reason"]
+
+
+def _collect(images: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
     if isinstance(images, Mapping):
-        return [(str(k), v if isinstance(v, np.ndarray) else Path(v)) for k, v in images.items()]
+        return [(str(k), v if isinstance(v, np.ndarray) else Path(v)) for k, v in images.items()], []
     if isinstance(images, (str, os.PathLike)):
         path = Path(images)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-            return _with_ids(files, root=path)
-        if any(ch in str(images) for ch in "*?["):
-            return _with_ids(sorted(Path(p) for p in globlib.glob(str(images), recursive=True) if Path(p).is_file()))
+            return _split_images(sorted(p for p in path.rglob("*") if p.is_file()), root=path)
         if path.is_file():
-            return _with_ids([path])
+            return _with_ids([path]), []
+        if any(ch in str(images) for ch in "*?["):
+            return _split_images(sorted(Path(p) for p in globlib.glob(str(images), recursive=True) if Path(p).is_file()))
         raise FeatureError(f"{images}: no such file, directory or glob match.")
-    if isinstance(images, Iterable):
-        return _with_ids([Path(p) for p in images])
-    raise FeatureError(f"images must be a directory, a glob, a list of paths or a mapping of id to array; "
+    if isinstance(images, Iterable) and not isinstance(images, (bytes, np.ndarray)):
+        paths = list(images)
+        bad = [p for p in paths if not isinstance(p, (str, os.PathLike))]
+        if bad:
+            raise InvalidParameterError(f"images: a list must hold file paths; found {type(bad[0]).__name__} {bad[0]!r}. For "
+                               "arrays, pass a mapping of id to array.")
+        return _with_ids([Path(p) for p in paths]), []
+    raise InvalidParameterError(f"images must be a directory, a glob, a list of paths or a mapping of id to array; "
                        f"got {type(images).__name__}.")
+
+
+def _split_images(files: Sequence[Path], root: Path | None = None) -> tuple[list[tuple[str, Any]], list[tuple[str, str]]]:
+    images = [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
+    skipped = [(str(f), f"not an image file ({f.suffix or 'no extension'}); image files end in "
+                f"{', '.join(sorted(IMAGE_EXTENSIONS))}") for f in files if f.suffix.lower() not in IMAGE_EXTENSIONS]
+    return _with_ids(images, root=root), skipped
 
 
 def _with_ids(files: Sequence[Path], root: Path | None = None) -> list[tuple[str, Any]]:
@@ -161,8 +224,24 @@ def _with_ids(files: Sequence[Path], root: Path | None = None) -> list[tuple[str
     if len(set(stems)) == len(stems):
         return list(zip(stems, files))
     # the same stem in several folders: ids become relative paths without the extension
-    base = root or Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path(".")
-    return [(f.relative_to(base).with_suffix("").as_posix(), f) for f in files]
+    base = (root or Path(os.path.commonpath([str(f.parent.resolve()) for f in files]))) if files else Path(".")
+    ids = [_relative(f, base).with_suffix("").as_posix() for f in files]
+    counts = pd.Series(ids).value_counts()
+    clash = set(counts.index[counts.to_numpy() > 1])
+    if clash:
+        # the same name in two formats (dup.jpg, dup.png): keep the extension, and say so
+        ids = [_relative(f, base).as_posix() if i in clash else i for i, f in zip(ids, files)]
+        warnings.warn(f"{len(clash)} images share a name in different formats ({', '.join(sorted(clash)[:5])}); their "
+                      "ids keep the file extension (e.g. 'dup.jpg', 'dup.png') so that neither is lost. Rename them so "
+                      "each artwork id matches your A/B results.", DataQualityWarning, stacklevel=4)
+    return list(zip(ids, files))
+
+
+def _relative(path: Path, base: Path) -> Path:
+    try:
+        return path.resolve().relative_to(base.resolve())
+    except ValueError:
+        return path
 
 
 def extract_features(
@@ -219,13 +298,21 @@ def extract_features(
     (0.502, 0.0)
     """
     specs = resolve_features(features)
-    if n_jobs < 1:
-        raise FeatureError(f"n_jobs must be at least 1, got {n_jobs}.")
+    from .._validation import check_int, check_n_jobs
+
+    n_jobs = check_n_jobs(n_jobs)
+    if n_jobs == -1:
+        n_jobs = os.cpu_count() or 1
+    working_size = check_int(working_size, "working_size", minimum=64)
+    max_pixels = check_int(max_pixels, "max_pixels", minimum=256)
     if any(s.needs_detector for s in specs):
         FaceDetector(face_detector, face_threshold, face_model_path)  # configuration errors surface here, once
     config = _Config(specs, working_size, max_pixels, (face_detector, face_threshold, face_model_path),
                      single_threaded=executor is not None or n_jobs > 1)
-    items = collect_images(images)
+    items, skipped = _collect(images)
+    if not items:
+        extra = f" ({len(skipped)} other files skipped, e.g. {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+        raise FeatureError(f"{images}: no images found{extra}. Image files end in {', '.join(sorted(IMAGE_EXTENSIONS))}.")
     work = functools.partial(_extract_chunk, config=config)
     # the same chunks in every mode: serial, pool and cluster give identical tables
     chunks = _chunks(items)
@@ -251,6 +338,7 @@ def extract_features(
         if col in table:
             table[col] = table[col].astype(np.int64)
     table.errors = pd.DataFrame(errors, columns=ERROR_COLUMNS)
+    table.skipped = pd.DataFrame(skipped, columns=SKIPPED_COLUMNS)
     return table
 
 
@@ -312,7 +400,8 @@ class FeatureExtractor:
     def set_params(self, **params: Any) -> FeatureExtractor:
         for k, v in params.items():
             if k not in self.get_params():
-                raise FeatureError(f"unknown parameter {k!r}; valid: {sorted(self.get_params())}.")
+                raise UnknownNameError(f"unknown parameter {k!r}.{did_you_mean(k, self.get_params())} Valid: "
+                                       f"{sorted(self.get_params())}.")
             setattr(self, k, v)
         return self
 
@@ -353,7 +442,7 @@ def cluster_artworks(table: pd.DataFrame, k: int, *, random_state: Any = None) -
     if not cols:
         raise FeatureError("cluster_artworks needs embedding columns: extract with features=['default', 'embedding'].")
     if not 1 <= k <= len(table):
-        raise FeatureError(f"k must be between 1 and the number of artworks ({len(table)}), got {k}.")
+        raise InvalidParameterError(f"k must be between 1 and the number of artworks ({len(table)}), got {k}.")
     x = StandardScaler().fit_transform(table[cols].to_numpy(dtype=float))
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(x)

@@ -4,11 +4,22 @@ The header is read first (Pillow reads it without decoding pixels), so an image 
 ``max_pixels`` (a decompression bomb) is refused before any pixel is decoded. JPEGs much
 larger than the working size are decoded at 1/2, 1/4 or 1/8 scale by libjpeg itself
 (OpenCV's IMREAD_REDUCED_COLOR_*), which is several times faster than a full decode.
+
+Native decoders (libjpeg, libpng, libwebp, libtiff) report damage by printing to the
+process's standard error, not by failing: a JPEG corrupted mid-stream still decodes, with
+wrong pixels. What they print while an image decodes is captured, so it never leaks to the
+terminal, and damage makes the image an error row instead of a row of wrong values.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +32,13 @@ from ..exceptions import ImageReadError
 DEFAULT_MAX_PIXELS = 100_000_000
 #: Images smaller than this on either side are refused: features would be noise.
 MIN_SIDE = 16
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"})
+#: Formats OpenCV does not decode: read with Pillow (the first frame of an animation).
+_PILLOW_FORMATS = frozenset({"GIF"})
+#: Decoder messages that are not damage: colour-profile notes (common in web PNGs) and
+#: unknown TIFF tags. Anything else a decoder prints means the pixels may be wrong.
+_HARMLESS = re.compile(r"iCCP|sRGB|cHRM|gAMA|known incorrect|Unknown field with tag|TIFFReadDirectory: Warning",
+                       re.IGNORECASE)
 _REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2))
 
 
@@ -170,6 +187,8 @@ def decode_file(path: str | os.PathLike[str], working_size: int = 512,
         raise ImageReadError(f"{path}: {width}x{height} = {width * height:,} pixels exceeds max_pixels={max_pixels:,} "
                              "(possible decompression bomb); refused before decoding. Raise max_pixels if it is genuine.")
     _check_side(width, height, str(path))
+    if fmt in _PILLOW_FORMATS:
+        return DecodedImage._finish(shrink_to_working_size(_pillow_rgb(path), working_size), (width, height))
     data = np.fromfile(path, dtype=np.uint8)  # works with unicode names on every platform
     flag = cv2.IMREAD_COLOR
     if fmt == "JPEG":
@@ -177,17 +196,65 @@ def decode_file(path: str | os.PathLike[str], working_size: int = 512,
             if max(width, height) / factor >= working_size:
                 flag = reduced
                 break
-    bgr = cv2.imdecode(data, flag)
+    with native_messages() as messages:
+        bgr = cv2.imdecode(data, flag)
+    damage = [m for m in messages if not _HARMLESS.search(m)]
     if bgr is None:
-        raise ImageReadError(f"{path}: the {fmt or 'image'} data could not be decoded (corrupt or truncated file); "
-                             "re-export it.")
-    if fmt == "JPEG" and _truncated_jpeg(data):
-        raise ImageReadError(f"{path}: the JPEG is truncated (no end-of-image marker); the bottom of the image is "
-                             "missing. Re-export it.")
+        said = f" (the decoder said: {damage[0]})" if damage else ""
+        raise ImageReadError(f"{path}: the {fmt or 'image'} data could not be decoded (corrupt or truncated file)"
+                             f"{said}; re-export it.")
+    if damage:
+        raise ImageReadError(f"{path}: the {fmt or 'image'} decoder reported damage ({'; '.join(damage[:2])}), so its "
+                             "pixels may be wrong; re-export it.")
     # shrink first: colour conversion then touches only the working-size pixels
     return DecodedImage._finish(cv2.cvtColor(shrink_to_working_size(bgr, working_size), cv2.COLOR_BGR2RGB), (width, height))
 
 
-def _truncated_jpeg(data: np.ndarray) -> bool:
-    tail = data[-2:].tobytes() if data.size >= 2 else b""
-    return tail != b"\xff\xd9" and b"\xff\xd9" not in data[-64:].tobytes()
+def _pillow_rgb(path: Path) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.seek(0)
+            return np.ascontiguousarray(np.asarray(im.convert("RGB")))
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageReadError(f"{path}: the image data could not be decoded ({exc}); re-export it.") from exc
+
+
+_NATIVE_LOCK = threading.Lock()
+_CAPTURE: list[int] = []  # the file descriptor of one unlinked temporary file per process
+
+
+@contextmanager
+def native_messages() -> Iterator[list[str]]:
+    """Lines that native code prints on the process's standard error (file descriptor 2)
+    inside the block, captured instead of reaching the terminal.
+
+    One block at a time per process (a lock): decoding is a small share of extraction.
+    Where file descriptors cannot be redirected the block runs uncaptured.
+    """
+    found: list[str] = []
+    with _NATIVE_LOCK:
+        try:
+            if not _CAPTURE:
+                fd, name = tempfile.mkstemp(prefix="creative_causal_stderr_")
+                os.unlink(name)  # nothing is left on disk; the descriptor lives as long as the process
+                _CAPTURE.append(fd)
+            capture = _CAPTURE[0]
+            os.lseek(capture, 0, os.SEEK_SET)
+            os.ftruncate(capture, 0)
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no fd 2 (an embedded interpreter): nothing to capture
+            yield found
+            return
+        try:
+            os.dup2(capture, 2)
+            yield found
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            size = os.lseek(capture, 0, os.SEEK_END)
+            os.lseek(capture, 0, os.SEEK_SET)
+            text = os.read(capture, min(size, 1 << 16)).decode("utf-8", errors="replace") if size else ""
+            found.extend(line.strip() for line in text.splitlines() if line.strip())

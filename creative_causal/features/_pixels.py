@@ -9,8 +9,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._faces import FaceDetector, background_mask
+from ._faces import FaceDetector, detect_faces
 from ._io import DecodedImage, halve
+from ._text import text_mask
 
 #: Luma at or below / at or above these counts as clipped to black / white.
 CLIP_LOW, CLIP_HIGH = 5, 250
@@ -18,6 +19,36 @@ CLIP_LOW, CLIP_HIGH = 5, 250
 WARMTH_MIN_SATURATION = 0.2
 #: Saliency below this share of its maximum counts as negative space.
 NEGATIVE_SPACE_LEVEL = 0.25
+
+
+#: Around a face box, this share of its size on each side is face too (hair, ears, chin).
+FACE_SURROUND = 0.25
+#: Below this share of background, statistics fall back to the whole image.
+MIN_BACKGROUND = 0.2
+
+
+def background_mask(img: DecodedImage, detector: FaceDetector | None) -> np.ndarray | None:
+    """Pixels that are neither a face (box plus 25% around) nor text, as uint8 0/1; ``None``
+    when there is nothing to exclude, when no detector is given, or when less than 20% of
+    the image would remain (then statistics use the whole image)."""
+    if detector is None:
+        return None
+    key = ("background", id(detector))
+    if key not in img.cache:  # colour and quality both read it
+        img.cache[key] = _background_mask(img, detector)
+    return img.cache[key]
+
+
+def _background_mask(img: DecodedImage, detector: FaceDetector) -> np.ndarray | None:
+    h, w = img.gray.shape
+    mask = np.ones((h, w), np.uint8)
+    for x, y, bw, bh, _ in detect_faces(img, detector):
+        x0, y0 = int(max(x - FACE_SURROUND * bw, 0)), int(max(y - FACE_SURROUND * bh, 0))
+        mask[y0:int(min(y + (1 + FACE_SURROUND) * bh, h)), x0:int(min(x + (1 + FACE_SURROUND) * bw, w))] = 0
+    mask[text_mask(img)] = 0
+    share = float(mask.mean())
+    mask.setflags(write=False)  # shared through the cache
+    return None if share == 1.0 or share < MIN_BACKGROUND else mask
 
 
 def color_features(img: DecodedImage, detector: FaceDetector | None = None) -> dict[str, float]:

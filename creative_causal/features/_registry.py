@@ -8,7 +8,7 @@ from typing import Any
 
 from .._validation import did_you_mean
 from ..exceptions import FeatureError
-from . import _faces, _pixels
+from . import _faces, _pixels, _text
 from ._io import DecodedImage
 
 GROUPS = ("faces", "color", "quality", "composition", "text", "embedding")
@@ -62,7 +62,7 @@ def _faces_fn(img: DecodedImage, detector: Any = None, **_: Any) -> Mapping[str,
 
 
 def _text_fn(img: DecodedImage, **_: Any) -> Mapping[str, float]:
-    return _faces.text_features(img)
+    return _text.text_features(img)
 
 
 def _color_fn(img: DecodedImage, detector: Any = None, **_: Any) -> Mapping[str, float]:

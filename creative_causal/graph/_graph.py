@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,14 +21,31 @@ if TYPE_CHECKING:
 
     from ._identify import AdjustmentSet
 
-def _text_or_file(source: str | os.PathLike[str]) -> str:
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and "\n" not in source and "{" not in source
-                                            and "[" not in source and len(source) < 4096):
-        path = Path(source)
-        if not path.exists():
-            raise GraphError(f"graph file {str(path)!r} not found (pass the DOT/GML text itself, or a path that exists).")
+#: How graph text starts (DOT or GML); any other one-line string is a file path.
+_TEXT_START = re.compile(r"^\s*(strict\b|digraph\b|graph\b|\{|creator\b|/[/*]|#)", re.IGNORECASE)
+
+
+def _text_or_file(source: str | os.PathLike[str], kind: str) -> str:
+    """The graph text itself, or the text of the file it names."""
+    if isinstance(source, str) and ("\n" in source or _TEXT_START.match(source)):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise GraphError(f"a {kind} graph must be text or a file path, got {type(source).__name__}.")
+    return _read_text(Path(source), kind)
+
+
+def _read_text(path: Path, kind: str) -> str:
+    if path.is_dir():
+        raise GraphError(f"{path}: is a directory; pass the {kind} file of the graph.")
+    if not path.exists():
+        raise GraphError(f"graph file {str(path)!r} not found (pass the {kind} text itself, or a path that exists).")
+    try:
         return path.read_text(encoding="utf-8")
-    return str(source)
+    except UnicodeDecodeError as exc:
+        raise GraphError(f"{path}: is not a text file (byte {exc.object[exc.start:exc.start + 1]!r} at position "
+                         f"{exc.start}); a {kind} graph is UTF-8 text.") from exc
+    except OSError as exc:
+        raise GraphError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
 
 
 class CausalGraph:
@@ -104,23 +122,47 @@ class CausalGraph:
 
     @classmethod
     def from_dot(cls, source: str | os.PathLike[str]) -> CausalGraph:
-        """Build from DOT text or a .dot file (``u [observed="no"]`` marks a latent node)."""
-        nodes, edges, attrs = parse_dot(_text_or_file(source))
-        latent = [n for n, a in attrs.items() if str(a.get("observed", "yes")).lower() in {"no", "false", "0"}]
-        return cls.from_edges(edges, nodes=nodes, latent=latent)
+        """Build from DOT text or a .dot file (``u [observed="no"]`` marks a latent node;
+        ``role=title`` and the like are kept). Anything the reader cannot follow is a
+        :class:`GraphError` naming the line and column."""
+        nodes, edges, attrs = parse_dot(_text_or_file(source, "DOT"))
+        g = nx.DiGraph()
+        for n in nodes:
+            g.add_node(n, **{k: v for k, v in attrs.get(n, {}).items() if k in ("observed", "role")})
+        g.add_edges_from(edges)
+        return cls(g)
 
     @classmethod
     def from_gml(cls, source: str | os.PathLike[str]) -> CausalGraph:
         """Build from GML text or a .gml file (networkx's parser; ``directed 1`` required)."""
-        text = _text_or_file(source)
+        text = _text_or_file(source, "GML")
         try:
             g = nx.parse_gml(text, label="label")
-        except Exception as exc:  # networkx raises NetworkXError or ValueError subclasses
-            raise GraphError(f"could not parse GML ({exc}). "
+        except Exception as exc:  # noqa: BLE001 - networkx raises NetworkXError, ValueError, KeyError, TypeError ...
+            raise GraphError(f"could not parse GML ({type(exc).__name__}: {exc}). "
                              "Expected 'graph [ directed 1 node [ id 0 label \"x\" ] ... ]'.") from exc
         if not g.is_directed():
             raise GraphError("the GML graph is undirected; add 'directed 1' to make it a causal graph.")
-        return cls(nx.DiGraph(g))
+        return cls(nx.relabel_nodes(nx.DiGraph(g), str))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> CausalGraph:
+        """Read a graph file: GML for ``.gml``, DOT otherwise (``.dot``, ``.gv``).
+
+        Raises
+        ------
+        GraphError
+            A missing file, a directory, a binary file, or text that is not a valid graph.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise GraphError(f"a graph file path is needed, got {type(path).__name__}.")
+        path = Path(path)
+        kind = "GML" if path.suffix.lower() == ".gml" else "DOT"
+        text = _read_text(path, kind)
+        try:
+            return cls.from_gml(text) if kind == "GML" else cls.from_dot(text)
+        except GraphError as exc:
+            raise GraphError(f"{path}: {exc}") from exc
 
     @classmethod
     def from_networkx(cls, graph: nx.DiGraph, *, latent: Iterable[str] = ()) -> CausalGraph:
@@ -133,8 +175,10 @@ class CausalGraph:
         return self._g.copy()
 
     def to_dot(self) -> str:
-        """DOT text; latent nodes carry ``observed="no"``."""
-        return write_dot([str(n) for n in self._g.nodes], [(str(a), str(b)) for a, b in self._g.edges], set(self.latent))
+        """DOT text; latent nodes carry ``observed="no"`` and nodes with a role their ``role``."""
+        roles = {str(n): str(d["role"]) for n, d in self._g.nodes(data=True) if d.get("role")}
+        return write_dot([str(n) for n in self._g.nodes], [(str(a), str(b)) for a, b in self._g.edges], set(self.latent),
+                         roles=roles)
 
     def to_gml(self) -> str:
         """GML text (networkx's writer)."""
@@ -225,8 +269,11 @@ class CausalGraph:
     def adjustment_set(self, treatment: str, outcome: str) -> AdjustmentSet:
         """A valid back-door adjustment set, with the role of every other observed variable.
 
-        The set comes from DoWhy's identification (maximal back-door adjustment) and is checked
-        here by d-separation. It never contains a descendant of the treatment.
+        The set is every observed non-descendant of the treatment when that blocks every
+        back-door path (checked by d-separation), else the observed ancestors of treatment and
+        outcome that are not descendants of the treatment; if that fails too, no back-door set
+        exists (the ancestral set is valid whenever any set is). It never contains a descendant
+        of the treatment. Linear in the size of the graph: no front-door or instrument search.
 
         Raises
         ------

@@ -10,8 +10,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..exceptions import GraphError
-
 if TYPE_CHECKING:
     from ._graph import CausalGraph
 
@@ -90,9 +88,14 @@ def testable_implications(graph: CausalGraph, data: Any, *, alpha: float = 0.05,
     DataFrame
         ``x``, ``y``, ``given``, ``n``, ``partial_corr``, ``p_value``, ``q_value``, ``verdict``.
     """
+    from .._validation import check_fraction, check_int
+    from ..exceptions import InvalidParameterError
+
+    alpha = check_fraction(alpha, "alpha", example="0.05")
+    max_conditioning = check_int(max_conditioning, "max_conditioning", minimum=0)
     frame = data.frame if hasattr(data, "frame") else data
     if not isinstance(frame, pd.DataFrame):
-        raise GraphError(f"testable_implications needs a DataFrame or StudyData, got {type(data).__name__}.")
+        raise InvalidParameterError(f"testable_implications needs a DataFrame or StudyData, got {type(data).__name__}.")
     graph.check_data(frame.columns)
     g = graph.to_networkx()
     observed = [n for n in graph.observed if n in frame.columns]
@@ -112,10 +115,9 @@ def testable_implications(graph: CausalGraph, data: Any, *, alpha: float = 0.05,
         rows.append((x, y, tuple(given), int(mask.sum()), r, p))
     out = pd.DataFrame(rows, columns=["x", "y", "given", "n", "partial_corr", "p_value"])
     if len(out):
-        from scipy.stats import false_discovery_control
+        from ..experiments import adjust_p_values
 
-        p = out["p_value"].fillna(1.0).to_numpy()
-        out["q_value"] = false_discovery_control(p, method="bh")
+        out["q_value"] = adjust_p_values(out["p_value"].fillna(1.0).to_numpy(), "bh")
         out["verdict"] = np.where(out["q_value"] < alpha, "violated", "consistent")
     else:
         out["q_value"] = pd.Series(dtype=float)

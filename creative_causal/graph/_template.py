@@ -31,8 +31,8 @@ ARTWORK_STYLE = "artwork_style"
 def creative_graph(
     data: Any,
     treatment: str | None = None,
-    outcome: str | None = None,
     *,
+    outcome: str | None = None,
     title_covariates: Sequence[str] | None = None,
     features: Sequence[str] | None = None,
     extra_edges: Iterable[tuple[str, str]] = (),

@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from ..estimation import EffectEstimate
+from .._config import limit_native_threads
+from .._validation import check_choice, check_level, draw_seed
+from ..estimation import EffectEstimate, default_model
 from ..exceptions import EstimationError
-from ._refute import TESTS
+from ._refute import TESTS, check_refutation
 
 _DOWHY_METHOD = {"placebo": "placebo_treatment_refuter", "random_common_cause": "random_common_cause",
                  "subset": "data_subset_refuter", "bootstrap": "bootstrap_refuter"}
@@ -24,12 +27,13 @@ def dowhy_refutations(
     *,
     tests: Sequence[str] = TESTS,
     n_simulations: int = 100,
-    alpha: float = 0.05,
+    level: float = 0.95,
     model_y: Any = None,
     model_t: Any = None,
     cv: int = 5,
-    random_state: int = 0,
+    random_state: Any = None,
     n_jobs: int = 1,
+    compare_to: Literal["dowhy", "estimate"] = "dowhy",
 ) -> pd.DataFrame:
     """Run DoWhy's refuters on the estimate's own prepared data, with econml's LinearDML.
 
@@ -38,10 +42,14 @@ def dowhy_refutations(
     design) become a DoWhy ``CausalModel`` with the graph confounders -> treatment -> outcome;
     LinearDML with the given nuisance models (default: the ones of the estimate) is fitted
     through DoWhy, and each refuter runs ``n_simulations`` full refits. DoWhy's verdict is
-    read as DoWhy documents it: a test fails when its p-value is at most ``alpha``. The
+    read as DoWhy documents it: a test fails when its p-value is at most ``1 - level``. The
     placebo permutes the treatment across all rows; the bootstrap resamples rows and, with
     ``required_variables=False``, adds no measurement noise, so that it is the plain
     bootstrap ours is compared with.
+
+    ``compare_to="estimate"`` makes DoWhy judge the estimate's own value (the number
+    :func:`refute` judges) instead of the value of DoWhy's refit: the simulations are DoWhy's
+    either way. It is how the two are compared on an estimate that should fail.
 
     Returns
     -------
@@ -54,35 +62,40 @@ def dowhy_refutations(
     from dowhy.causal_estimators.econml import Econml
     from econml.dml import LinearDML
 
+    tests, n_simulations = check_refutation(estimate, tests, n_simulations, "dowhy_refutations()")
+    check_choice(compare_to, "compare_to", ("dowhy", "estimate"))
+    alpha = 1 - check_level(level)
+    seed = draw_seed(random_state)
     stage = estimate.fitted
     if stage is None:
         raise EstimationError("the estimate carries no prepared data; re-run estimate_effect in this session.")
     spec = stage.spec
     if spec["method"] != "dml" or stage.final_design.shape[1] != 1:
-        raise EstimationError("the DoWhy reference covers single-slope double-ML estimates (method='dml', no modifiers).")
-    from ..estimation._dml import default_regressor
+        raise EstimationError("the DoWhy reference covers single-slope double-ML estimates (method='dml', no by=).")
 
     names = [f"w{i}" for i in range(stage.features.shape[1])]
     frame = pd.DataFrame(stage.features, columns=names)
     frame["t"], frame["y"] = stage.t, stage.y
     graph = nx.DiGraph([(n, "t") for n in names] + [(n, "y") for n in names] + [("t", "y")])
-    my = model_y if model_y is not None else (spec["model_y"] if spec["model_y"] is not None else default_regressor(random_state))
-    mt = model_t if model_t is not None else (spec["model_t"] if spec["model_t"] is not None else default_regressor(random_state))
+    my = next(m for m in (model_y, spec["model_y"], default_model("regression", random_state=seed)) if m is not None)
+    mt = next(m for m in (model_t, spec["model_t"], default_model("regression", random_state=seed)) if m is not None)
     rows = []
-    logging.getLogger("dowhy").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
+    with _quiet_dowhy(), limit_native_threads(), warnings.catch_warnings():
+        # DoWhy warns about its own deprecated paths and pandas options on every refit
         warnings.simplefilter("ignore")
         model = CausalModel(data=frame, treatment="t", outcome="y", graph=graph)
         ident = model.identify_effect(proceed_when_unidentifiable=True)
         ident.set_identifier_method("backdoor")
-        estimator = Econml(ident, econml_estimator=LinearDML(model_y=my, model_t=mt, cv=cv, random_state=random_state))
+        estimator = Econml(ident, econml_estimator=LinearDML(model_y=my, model_t=mt, cv=cv, random_state=seed))
         estimator.fit(frame)
         dowhy_estimate = estimator.estimate_effect(frame, control_value=0, treatment_value=1, target_units="ate")
+        if compare_to == "estimate":
+            dowhy_estimate.value = estimate.value
         for name in tests:
             # A RandomState, not an int: DoWhy's subset and bootstrap refuters pass an int seed
             # unchanged to every simulation, which then all draw the same sample (p = 0).
             kwargs: dict[str, Any] = dict(num_simulations=n_simulations, n_jobs=n_jobs,
-                                          random_state=np.random.RandomState(random_state))
+                                          random_state=np.random.RandomState(seed))
             if name == "placebo":
                 kwargs["placebo_type"] = "permute"
             if name == "subset":
@@ -96,6 +109,18 @@ def dowhy_refutations(
                              p_value=p, status="failed" if p <= alpha else "passed",
                              seconds=time.perf_counter() - start))
     return pd.DataFrame(rows)
+
+
+@contextmanager
+def _quiet_dowhy() -> Iterator[None]:
+    """DoWhy logs every refit at INFO: raise its logger's level for the block, then restore it."""
+    logger = logging.getLogger("dowhy")
+    before = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 __all__ = ["dowhy_refutations"]

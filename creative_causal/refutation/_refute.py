@@ -32,13 +32,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._validation import check_random_state, did_you_mean
-from ..estimation import EffectEstimate, estimate_effect
-from ..estimation._estimate import nuisance_design, residualize
-from ..estimation._inference import demean
-from ..estimation._result import FittedStage
-from ..exceptions import EstimationError
-from ..experiments import StudyData
+from .._validation import check_choice, check_fraction, check_int, check_level, check_n_jobs, draw_seed
+from ..estimation import (
+    ClusterSums,
+    EffectEstimate,
+    FittedStage,
+    bootstrap_counts,
+    demean,
+    estimate_effect,
+    residualize,
+    subset_counts,
+)
+from ..exceptions import EstimationError, InvalidParameterError, OverlapWarning
+from ..experiments import StudyData, as_study_data
 from ._result import RefutationReport, RefutationResult, effect_text
 
 TESTS = ("placebo", "random_common_cause", "subset", "bootstrap")
@@ -62,7 +68,7 @@ def refute(
     tests: Sequence[str] = TESTS,
     n_simulations: int = 100,
     subset_fraction: float = 0.8,
-    alpha: float = 0.05,
+    level: float = 0.95,
     refit: bool = False,
     random_state: Any = None,
     n_jobs: int = 1,
@@ -83,10 +89,11 @@ def refute(
         Simulations per test.
     subset_fraction : float, default=0.8
         Share of tests kept by the subset test.
-    alpha : float, default=0.05
-        A test fails when its p-value is below ``alpha``; the bootstrap also fails when its
-        standard error differs from the analytic one by more than 25% and by more than its
-        own sampling noise.
+    level : float, default=0.95
+        Each test reports the middle ``level`` of its simulated estimates, and fails when its
+        p-value is below ``1 - level``; the bootstrap also fails when its standard error
+        differs from the analytic one by more than 25% and by more than its own sampling
+        noise.
     refit : bool, default=False
         Refit the whole estimator in every simulation (slow; for checking the fast path).
     random_state : int, Generator or None
@@ -114,23 +121,17 @@ def refute(
     Examples
     --------
     >>> from creative_causal import estimate_effect, simulate_program
-    >>> data = simulate_program(120, seed=3).study_data()
+    >>> data = simulate_program(120, random_state=3).study_data()
     >>> est = estimate_effect(data, "has_face", random_state=0)
     >>> report = refute(est, data, random_state=0)
     >>> [r.status for r in report.results]
     ['passed', 'passed', 'passed', 'passed']
     """
     start = time.perf_counter()
-    tests = tuple(tests)
-    for name in tests:
-        if name not in TESTS:
-            raise EstimationError(f"unknown refutation test {name!r}.{did_you_mean(name, TESTS)} Choose from {TESTS}.")
-    if n_simulations < 2:
-        raise EstimationError(f"n_simulations must be at least 2 (got {n_simulations}); 100 is the usual choice.")
-    if not 0 < subset_fraction < 1:
-        raise EstimationError(f"subset_fraction must be between 0 and 1 (got {subset_fraction}); 0.8 is usual.")
-    if not 0 < alpha < 1:
-        raise EstimationError(f"alpha must be between 0 and 1 (got {alpha}).")
+    tests, n_simulations = check_refutation(estimate, tests, n_simulations, "refute()")
+    subset_fraction = check_fraction(subset_fraction, "subset_fraction", example="0.8")
+    level = check_level(level)
+    n_jobs = check_n_jobs(n_jobs)
     stage = estimate.fitted
     if stage is None and not refit:
         raise EstimationError("this estimate carries no fitted residuals (it was loaded or built by hand); pass the "
@@ -140,21 +141,32 @@ def refute(
             raise EstimationError("refit=True re-runs the estimator and needs the data: refute(estimate, data, refit=True).")
         if stage is None:
             raise EstimationError("refit=True needs the estimate's settings; re-run estimate_effect in this session.")
-    base = int(check_random_state(random_state).integers(2**62))
+    base = draw_seed(random_state, bits=62)
     results = []
     for name in tests:
         rng = np.random.default_rng([base, TESTS.index(name)])
         skip = _skip_reason(name, stage)
         if skip:
-            results.append(_skipped(name, estimate, skip))
+            results.append(_skipped(name, estimate, skip, level))
             continue
         if refit:
             sims = _refit_simulations(name, estimate, data, n_simulations, subset_fraction, rng, n_jobs, executor)
         else:
             sims = _FAST[name](stage, n_simulations, subset_fraction, rng)
-        results.append(_judge(name, estimate, np.asarray(sims, dtype=float), alpha, subset_fraction, stage))
-    return RefutationReport(estimate=estimate, results=tuple(results), alpha=alpha,
+        results.append(_judge(name, estimate, np.asarray(sims, dtype=float), level, subset_fraction, stage))
+    return RefutationReport(estimate=estimate, results=tuple(results), level=level,
                             nuisance="refitted" if refit else "reused", seconds=time.perf_counter() - start)
+
+
+def check_refutation(estimate: Any, tests: Sequence[str] | str, n_simulations: Any, caller: str
+                     ) -> tuple[tuple[str, ...], int]:
+    """The arguments every refuter shares: an EffectEstimate, known test names, simulations."""
+    if not isinstance(estimate, EffectEstimate):
+        raise InvalidParameterError(f"{caller} needs an EffectEstimate from estimate_effect, got {type(estimate).__name__}.")
+    tests = (tests,) if isinstance(tests, str) else tuple(tests)
+    for name in tests:
+        check_choice(name, "each of tests", TESTS)
+    return tests, check_int(n_simulations, "n_simulations", minimum=2)
 
 
 # ---------------------------------------------------------------------------- verdicts
@@ -174,12 +186,15 @@ def significance(value: float, simulations: np.ndarray) -> float:
     return float(2 * stats.norm.sf(abs(value - sims.mean()) / sd))
 
 
-def _judge(name: str, est: EffectEstimate, sims: np.ndarray, alpha: float, fraction: float,
+def _judge(name: str, est: EffectEstimate, sims: np.ndarray, level: float, fraction: float,
            stage: FittedStage | None) -> RefutationResult:
+    alpha = 1 - level
     finite = sims[np.isfinite(sims)]
     n_bad = sims.size - finite.size
+    if finite.size == 0:
+        return _skipped(name, est, f"all {sims.size} simulations failed to give an estimate", level)
     mean, sd = float(finite.mean()), float(finite.std(ddof=1)) if finite.size > 1 else 0.0
-    low, high = (float(q) for q in np.quantile(finite, [0.025, 0.975]))
+    low, high = (float(q) for q in np.quantile(finite, [alpha / 2, 1 - alpha / 2]))
     details: dict[str, Any] = {}
     if n_bad:
         details["failed_simulations"] = int(n_bad)
@@ -207,7 +222,7 @@ def _judge(name: str, est: EffectEstimate, sims: np.ndarray, alpha: float, fract
         status = "passed" if p >= alpha else "failed"
         details["spread_in_standard_errors"] = float(spread_in_se)
         reason = (f"re-estimating on {finite.size} random {fraction:.0%} subsets of the tests gave "
-                  f"{effect_text(mean, est)} (middle 95%: {effect_text(low, est)} to {effect_text(high, est)})")
+                  f"{effect_text(mean, est)} (middle {level:.0%}: {effect_text(low, est)} to {effect_text(high, est)})")
     else:  # bootstrap
         expected = est.value
         p = significance(est.value, finite)
@@ -226,7 +241,7 @@ def _judge(name: str, est: EffectEstimate, sims: np.ndarray, alpha: float, fract
                 reason += " (are the standard errors clustered by test?)"
     reason += f": {status}"
     return RefutationResult(test=name, question=QUESTIONS[name], original=est.value, expected=expected, refuted=mean,
-                            spread=sd, low=low, high=high, p_value=p, status=status, reason=reason,
+                            spread=sd, low=low, high=high, level=level, p_value=p, status=status, reason=reason,
                             n_simulations=int(finite.size), details=details, simulations=sims)
 
 
@@ -241,11 +256,11 @@ def _skip_reason(name: str, stage: FittedStage | None) -> str:
     return ""
 
 
-def _skipped(name: str, est: EffectEstimate, reason: str) -> RefutationResult:
+def _skipped(name: str, est: EffectEstimate, reason: str, level: float) -> RefutationResult:
     nan = float("nan")
     return RefutationResult(test=name, question=QUESTIONS[name], original=est.value, expected=nan, refuted=nan,
-                            spread=nan, low=nan, high=nan, p_value=nan, status="skipped", reason=reason + ": skipped",
-                            n_simulations=0)
+                            spread=nan, low=nan, high=nan, level=level, p_value=nan, status="skipped",
+                            reason=reason + ": skipped", n_simulations=0)
 
 
 # ---------------------------------------------------------------------------- fast path
@@ -306,7 +321,7 @@ def _partial_out(values: np.ndarray, stage: FittedStage) -> np.ndarray:
     """In-sample linear residual on the OLS method's adjustment (exact for OLS)."""
     if stage.spec["method"] == "naive":
         return values - np.average(values, axis=0, weights=stage.weights)
-    return residualize(values, nuisance_design(stage.spec["design"], stage.features, stage.n_within), stage.weights)
+    return residualize(values, stage.linear_adjustment, stage.weights)
 
 
 def _random_common_cause_fast(stage: FittedStage, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -339,49 +354,19 @@ def _crossfit_partial(res: np.ndarray, u: np.ndarray, stage: FittedStage) -> np.
     return out
 
 
-def _group_sums(stage: FittedStage) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per-test sums of the final stage's normal equations: A_g (G, k, k) and b_g (G, k)."""
-    groups = stage.tests if stage.tests is not None else np.arange(stage.n_cells)
-    g = int(groups.max()) + 1
-    d = stage.final_design
-    k = d.shape[1]
-    wt = stage.weights * stage.t_res
-    a_rows = (wt * stage.t_res)[:, None, None] * d[:, :, None] * d[:, None, :]
-    b_rows = (wt * stage.y_res)[:, None] * d
-    a = np.zeros((g, k, k))
-    b = np.zeros((g, k))
-    np.add.at(a, groups, a_rows)
-    np.add.at(b, groups, b_rows)
-    return a, b, g
-
-
-def _solve_from_counts(counts: np.ndarray, a: np.ndarray, b: np.ndarray, design: np.ndarray) -> np.ndarray:
-    """Final-stage effect for every row of ``counts`` (how often each test is drawn)."""
-    k = a.shape[1]
-    a_s = (counts @ a.reshape(len(a), -1)).reshape(len(counts), k, k)
-    b_s = counts @ b
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if k == 1:
-            return b_s[:, 0] / a_s[:, 0, 0]
-        coef = np.full(b_s.shape, np.nan)
-        ok = np.abs(np.linalg.det(a_s)) > 1e-300
-        coef[ok] = np.linalg.solve(a_s[ok], b_s[ok][..., None])[..., 0]
-    return coef @ design.mean(axis=0)
+def _final_stage_sums(stage: FittedStage) -> ClusterSums:
+    """Per-test sums of the final stage's normal equations (regressors ``t_res * design``)."""
+    return ClusterSums.from_rows(stage.t_res[:, None] * stage.final_design, stage.y_res, stage.weights, stage.tests)
 
 
 def _subset_fast(stage: FittedStage, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    a, b, g = _group_sums(stage)
-    keep = max(2, int(round(fraction * g)))
-    counts = np.zeros((n, g))
-    picks = np.argsort(rng.random((n, g)), axis=1)[:, :keep]
-    np.put_along_axis(counts, picks, 1.0, axis=1)
-    return _solve_from_counts(counts, a, b, stage.final_design)
+    sums = _final_stage_sums(stage)
+    return sums.solve(subset_counts(sums.n_clusters, n, fraction, rng)) @ stage.final_design.mean(axis=0)
 
 
 def _bootstrap_fast(stage: FittedStage, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    a, b, g = _group_sums(stage)
-    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=n).astype(float)
-    return _solve_from_counts(counts, a, b, stage.final_design)
+    sums = _final_stage_sums(stage)
+    return sums.solve(bootstrap_counts(sums.n_clusters, n, rng)) @ stage.final_design.mean(axis=0)
 
 
 _FAST: dict[str, Callable[[FittedStage, int, float, np.random.Generator], np.ndarray]] = {
@@ -393,7 +378,7 @@ _FAST: dict[str, Callable[[FittedStage, int, float, np.random.Generator], np.nda
 # ---------------------------------------------------------------------------- refit path
 def _refit_simulations(name: str, est: EffectEstimate, data: Any, n: int, fraction: float, rng: np.random.Generator,
                        n_jobs: int, executor: Any) -> np.ndarray:
-    study = data if isinstance(data, StudyData) else StudyData.from_frame(data, outcome=est.outcome)
+    study = as_study_data(data, est.outcome)
     spec = dict(est.fitted.spec)  # type: ignore[union-attr]
     seeds = rng.integers(2**62, size=n)
     task = partial(_refit_once, name, study, est.treatment, spec, fraction)
@@ -412,7 +397,7 @@ def _refit_once(name: str, study: StudyData, treatment: str, spec: dict[str, Any
     rng = np.random.default_rng(seed)
     frame = study.frame
     test = study.cluster
-    kwargs = {k: spec[k] for k in ("outcome", "method", "design", "cluster", "weights", "modifiers", "model_y", "model_t",
+    kwargs = {k: spec[k] for k in ("outcome", "method", "design", "cluster", "weights", "by", "model_y", "model_t",
                                    "cv", "level", "random_state")}
     kwargs["confounders"] = list(spec["confounders"])
     if name == "placebo":
@@ -440,7 +425,8 @@ def _refit_once(name: str, study: StudyData, treatment: str, spec: dict[str, Any
     sub = StudyData(frame, outcome=study.outcome, weight=study.weight, cluster=study.cluster, features=study.features,
                     covariates=study.covariates, segments=study.segments)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        # a refit repeats the original fit's warnings (trimmed strata) once per simulation
+        warnings.simplefilter("ignore", OverlapWarning)
         try:
             # the estimate's own seed: only the refutation's change differs from the original fit
             value = estimate_effect(sub, treatment, **kwargs).value
@@ -449,4 +435,4 @@ def _refit_once(name: str, study: StudyData, treatment: str, spec: dict[str, Any
     return value
 
 
-__all__ = ["refute", "significance", "final_stage", "TESTS"]
+__all__ = ["refute", "significance", "final_stage", "TESTS", "QUESTIONS"]

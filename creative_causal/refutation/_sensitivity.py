@@ -20,10 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from .._display import ResultMixin, json_safe
+from .._validation import check_positive
 from ..estimation import EffectEstimate
-from ..exceptions import EstimationError
-from ._result import effect_text, result_card
+from ..exceptions import EstimationError, InvalidParameterError, UnknownNameError
+from ..plotting import sensitivity_plot
+from ._result import effect_text
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -55,8 +59,8 @@ def e_value(rr: float, ci_low: float | None = None, ci_high: float | None = None
     >>> round(point, 2), round(bound, 2)
     (7.26, 3.0)
     """
-    if not rr > 0:
-        raise EstimationError(f"a risk ratio must be positive, got {rr!r}.")
+    if not (isinstance(rr, (int, float, np.floating)) and np.isfinite(rr) and rr > 0):
+        raise InvalidParameterError(f"a risk ratio must be a positive finite number, got {rr!r}.")
 
     def one(value: float) -> float:
         value = value if value >= 1 else 1 / value
@@ -113,7 +117,7 @@ def benchmark_bounds(r2dxj: float, r2yxj: float, kd: float = 1.0, ky: float | No
 
 
 @dataclass(frozen=True)
-class SensitivityResult:
+class SensitivityResult(ResultMixin):
     """How strong an unobserved confounder would have to be to change the conclusion.
 
     Attributes
@@ -139,8 +143,6 @@ class SensitivityResult:
         One row per observed confounder: its partial R2 values, the bounds for a hidden
         confounder as strong, the bias bound, the adjusted estimate and interval, and
         ``explains_away``.
-    sentence : str
-        The verdict in plain words.
     """
 
     estimate: EffectEstimate
@@ -153,7 +155,11 @@ class SensitivityResult:
     robustness_value_ci: float
     sd_ratio: float
     benchmarks: pd.DataFrame
-    sentence: str
+
+    @property
+    def sentence(self) -> str:
+        """The verdict in plain words."""
+        return _sentence(self)
 
     def adjusted(self, r2_treatment: float, r2_outcome: float) -> tuple[float, float, float]:
         """Estimate and interval if a confounder with these partial R2 values pushed the
@@ -161,7 +167,7 @@ class SensitivityResult:
         e = self.estimate
         bias = float(bias_bound(r2_treatment, r2_outcome, self.sd_ratio))
         value = e.value - np.sign(e.value) * bias
-        crit = (e.ci_high - e.value) / e.std_error if e.std_error > 0 else 1.96
+        crit = (e.ci_high - e.value) / e.std_error if e.std_error > 0 else float(stats.norm.ppf(0.5 + e.level / 2))
         se = e.std_error * np.sqrt(max(1 - r2_outcome, 0) / max(1 - r2_treatment, 1e-12))
         return float(value), float(value - crit * se), float(value + crit * se)
 
@@ -174,9 +180,11 @@ class SensitivityResult:
                                   sentence=self.sentence)])
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict: the summary figures, the verdict and the benchmarks."""
         row = self.to_frame().iloc[0].to_dict()
-        row["benchmarks"] = self.benchmarks.to_dict("records")
-        return row
+        row["level"] = self.estimate.level
+        row["benchmarks"] = self.benchmarks
+        return json_safe(row)
 
     def summary(self) -> str:
         e = self.estimate
@@ -195,46 +203,23 @@ class SensitivityResult:
         lines.append(f"  verdict: {self.sentence}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _card_title(self) -> str:
+        return f"Sensitivity of {self.estimate.treatment}"
 
-    def _repr_html_(self) -> str:
-        return result_card(f"Sensitivity of {self.estimate.treatment}", self.sentence, self.benchmarks)
+    def _card_sentence(self) -> str:
+        return self.sentence
 
     def plot(self, ax: matplotlib.axes.Axes | None = None, *, max_r2: float | None = None) -> matplotlib.axes.Axes:
         """Contour plot of the adjusted estimate over the confounder's two partial R2 values,
         with the zero line and the observed-covariate benchmarks."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 4.2), layout="constrained")
         marks = self.benchmarks.dropna(subset=["r2_treatment_bound", "r2_outcome_bound"])
         marked = marks[["r2_treatment_bound", "r2_outcome_bound"]].to_numpy().ravel()
         top = max_r2 or float(min(0.95, max(0.4, 1.5 * self.robustness_value, *(1.3 * marked))))
-        grid = np.linspace(0, top, 101)
-        r2d, r2y = np.meshgrid(grid, grid)
+        r2d, r2y = np.meshgrid(np.linspace(0, top, 101), np.linspace(0, top, 101))
         sign = np.sign(self.estimate.value) or 1.0
         adjusted = self.estimate.value - sign * bias_bound(r2d, r2y, self.sd_ratio)
-        logged = np.isfinite(self.estimate.pct_change)
-        shown = 100 * np.expm1(adjusted) if logged else adjusted
-        start = 100 * np.expm1(self.estimate.value) if logged else self.estimate.value
-        # contours between the estimate and zero: how far a confounder of each strength moves it
-        levels = np.sort(np.linspace(start, 0, 6)[1:-1])
-        contours = ax.contour(r2d, r2y, shown, levels=levels, colors="#555555", linewidths=0.7, negative_linestyles="solid")
-        ax.clabel(contours, fontsize=7, fmt="%+.1f%%" if logged else "%+.3g")
-        ax.contour(r2d, r2y, adjusted, levels=[0], colors="#d62728", linewidths=1.6, linestyles="--")
-        for i, row in enumerate(marks.itertuples()):
-            ax.plot(row.r2_treatment_bound, row.r2_outcome_bound, "D", color="#d62728" if row.explains_away else "#1b6ca8")
-            if i < 3:  # label the strongest three; the rest are in .benchmarks
-                ax.annotate(f"1x {row.covariate}", (row.r2_treatment_bound, row.r2_outcome_bound), fontsize=7,
-                            xytext=(4, 4 + 8 * i), textcoords="offset points")
-        ax.plot([self.robustness_value], [self.robustness_value], "o", color="#d62728")
-        ax.annotate("robustness value", (self.robustness_value, self.robustness_value), fontsize=7, xytext=(4, -10),
-                    textcoords="offset points")
-        ax.set_xlabel(f"partial R² of confounder with {self.estimate.treatment}")
-        ax.set_ylabel("partial R² of confounder with take rate")
-        ax.set_title(f"Adjusted effect of {self.estimate.treatment} (red: zero)", fontsize=9)
-        return ax
+        return sensitivity_plot(r2d, r2y, adjusted, self.estimate.value, self.robustness_value, self.benchmarks,
+                                self.estimate.treatment, ax, percent=self.estimate.logged)
 
 
 def sensitivity(estimate: EffectEstimate, *, benchmarks: Any = "auto", kd: float = 1.0,
@@ -270,11 +255,19 @@ def sensitivity(estimate: EffectEstimate, *, benchmarks: Any = "auto", kd: float
     Examples
     --------
     >>> from creative_causal import estimate_effect, simulate_program
-    >>> est = estimate_effect(simulate_program(150, seed=3).study_data(), "has_face", random_state=0)
+    >>> est = estimate_effect(simulate_program(150, random_state=3).study_data(), "has_face", random_state=0)
     >>> s = sensitivity(est)
     >>> s.e_value > s.e_value_ci > 1 and 0 < s.robustness_value_ci < s.robustness_value < 1
     True
     """
+    if not isinstance(estimate, EffectEstimate):
+        raise InvalidParameterError(f"sensitivity() needs an EffectEstimate from estimate_effect, got "
+                                    f"{type(estimate).__name__}.")
+    kd = check_positive(kd, "kd")
+    ky = None if ky is None else check_positive(ky, "ky")
+    if not (benchmarks is None or (isinstance(benchmarks, str) and benchmarks == "auto")
+            or (not isinstance(benchmarks, str) and all(isinstance(b, str) for b in benchmarks))):
+        raise InvalidParameterError(f"benchmarks must be 'auto', None or a list of confounder names; got {benchmarks!r}.")
     stage = estimate.fitted
     if stage is None:
         raise EstimationError("this estimate carries no fitted residuals; re-run estimate_effect in this session.")
@@ -300,11 +293,9 @@ def sensitivity(estimate: EffectEstimate, *, benchmarks: Any = "auto", kd: float
         contrast = f"per standard deviation of {estimate.treatment} within tests ({width:.3g})"
     rr = float(np.exp(theta * width))
     ev, ev_ci = e_value(rr, float(np.exp(estimate.ci_low * width)), float(np.exp(estimate.ci_high * width)))
-    base = SensitivityResult(estimate, ev, ev_ci, rr, contrast, r2, rv, rv_ci, sd_ratio, pd.DataFrame(), "")
-    table = _benchmarks(base, stage, benchmarks, kd, ky)
-    result = SensitivityResult(estimate, ev, ev_ci, rr, contrast, r2, rv, rv_ci, sd_ratio, table, "")
-    object.__setattr__(result, "sentence", _sentence(result))
-    return result
+    base = SensitivityResult(estimate, ev, ev_ci, rr, contrast, r2, rv, rv_ci, sd_ratio, pd.DataFrame())
+    return SensitivityResult(estimate, ev, ev_ci, rr, contrast, r2, rv, rv_ci, sd_ratio,
+                             _benchmarks(base, stage, benchmarks, kd, ky))
 
 
 def _groups(stage: Any, names: list[str]) -> dict[str, list[int]]:
@@ -341,8 +332,8 @@ def _benchmarks(base: SensitivityResult, stage: Any, benchmarks: Any, kd: float,
     groups = _groups(stage, names)
     unknown = [n for n in names if n not in groups and not (isinstance(benchmarks, str))]
     if unknown:
-        raise EstimationError(f"benchmark covariates {unknown} are not among the estimate's confounders "
-                              f"{list(estimate.adjustment_set)}.")
+        raise UnknownNameError(f"benchmark covariates {unknown} are not among the estimate's confounders "
+                               f"{list(estimate.adjustment_set)}.")
     x = stage.features
     w = stage.weights
     rows = []

@@ -1,11 +1,17 @@
-"""Reports for creatives: one self-contained HTML file, or Markdown for wikis.
+"""Reports: a result object in, one self-contained HTML page (or Markdown) out.
 
-Everything is built from a :class:`StudyResult`'s plain tables, so a saved and re-loaded
-study gives the same report. Every string that comes from the data is escaped.
+:func:`to_html` takes a :class:`~creative_causal.study.StudyResult` (the full report for
+creatives), an :class:`~creative_causal.insights.InsightTable`, any single result (an
+:class:`~creative_causal.estimation.EffectEstimate`, a
+:class:`~creative_causal.refutation.RefutationReport` ...) or a list of them, so a user who
+ran the steps by hand still gets a report. Pages are built from Jinja2 templates
+(``templates/base.html`` is the layout every page shares) with autoescaping on.
 """
 
-from ._html import write_html
-from ._markdown import write_markdown
-from ._sections import executive_summary
+from .. import _hooks
+from ._render import markdown_text, render_html, render_markdown, to_html, to_markdown
 
-__all__ = ["write_html", "write_markdown", "executive_summary"]
+_hooks.register_writer("html", to_html)
+_hooks.register_writer("markdown", to_markdown)
+
+__all__ = ["to_html", "to_markdown", "render_html", "render_markdown", "markdown_text"]

@@ -27,7 +27,7 @@ def main() -> None:
     if chromium is None:
         raise SystemExit("needs a headless Chromium: apt-get install chromium")
     work = Path(tempfile.mkdtemp())
-    program = simulate_program(150, seed=8)
+    program = simulate_program(150, random_state=8)
     render_posters(program.artworks, work / "posters", size=(200, 300), n_jobs=2, random_state=0)
     result = CreativeStudy(program.ab_results(), program.artworks,
                            treatments=["has_face", "n_faces", "smile", "brightness", "text_area", "symmetry"],

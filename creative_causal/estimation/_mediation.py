@@ -1,4 +1,10 @@
-"""Mediation (does face size explain the face-count effect?) and moderation."""
+"""Mediation (does face size explain the face-count effect?) and moderation.
+
+Both are estimation: mediation splits a treatment's effect into the part that flows
+through a mediator and the rest, with the same cross-fitted nuisance models and
+test-clustered inference as :func:`estimate_effect`; moderation is the interaction test of
+:func:`estimate_cate`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._validation import check_random_state, did_you_mean
-from ..estimation import CATEResult, estimate_cate
-from ..estimation._dml import fit_dml
-from ..estimation._inference import demean, wls_cluster
-from ..estimation._prepare import AUTO, LOG_OUTCOMES, as_study_data, prepare
-from ..exceptions import EstimationError
-from ._result import result_card
+from .._display import ResultMixin, json_safe
+from .._validation import check_choice, check_int, check_level, check_random_state, draw_seed
+from ..exceptions import GraphError, InvalidParameterError, UnknownNameError
+from ..experiments import LOG_OUTCOMES, StudyData, as_study_data
+from ..plotting import interval_plot
+from ._cate import CATEResult, estimate_cate
+from ._dml import fit_dml
+from ._inference import ClusterSums, bootstrap_counts, demean, wls_cluster
+from ._prepare import AUTO, DESIGNS, prepare
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -24,7 +32,7 @@ VERDICTS = ("none", "partial", "full")
 
 
 @dataclass(frozen=True)
-class MediationResult:
+class MediationResult(ResultMixin):
     """Total, direct and indirect effects of a treatment through one mediator.
 
     Attributes
@@ -38,9 +46,8 @@ class MediationResult:
         ``significant`` (clustered errors).
     verdict : str
         ``none``, ``partial`` or ``full`` mediation.
-    sentence : str
-        The finding in plain words.
     level : float
+        Level of the intervals; the Baron-Kenny steps are significant at ``1 - level``.
     n_bootstrap : int
     confounders : tuple of str
         Adjusted for in every step (confounders of treatment and of mediator).
@@ -58,7 +65,6 @@ class MediationResult:
     effects: pd.DataFrame
     steps: pd.DataFrame
     verdict: str
-    sentence: str
     level: float
     n_bootstrap: int
     confounders: tuple[str, ...]
@@ -71,13 +77,21 @@ class MediationResult:
         """``total``, ``direct``, ``indirect`` or ``proportion_mediated``."""
         return float(self.effects.loc[name, "value"])
 
+    @property
+    def sentence(self) -> str:
+        """The finding in plain words."""
+        return _sentence(self)
+
     def to_frame(self) -> pd.DataFrame:
+        """Total, direct, indirect effects and the proportion mediated, one row each."""
         return self.effects.reset_index(names="effect").assign(treatment=self.treatment, mediator=self.mediator)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome, "verdict": self.verdict,
-                "sentence": self.sentence, "level": self.level, "effects": self.to_frame().to_dict("records"),
-                "steps": self.steps.to_dict("records"), "confounders": list(self.confounders)}
+        """JSON-safe dict of every figure, the steps and the verdict."""
+        return json_safe({"treatment": self.treatment, "mediator": self.mediator, "outcome": self.outcome,
+                          "verdict": self.verdict, "sentence": self.sentence, "level": self.level,
+                          "effects": self.to_frame(), "steps": self.steps, "confounders": list(self.confounders),
+                          "mediator_block": list(self.mediator_block), "n_cells": self.n_cells, "n_tests": self.n_tests})
 
     def _fmt(self, v: float) -> str:
         return f"{100 * np.expm1(v):+.1f}%" if self.logged else f"{v:+.4g}"
@@ -97,39 +111,28 @@ class MediationResult:
         lines.append(f"  verdict: {self.verdict} mediation. {self.sentence}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _card_title(self) -> str:
+        return f"{self.verdict} mediation"
 
-    def _repr_html_(self) -> str:
-        return result_card(f"{self.verdict} mediation", self.sentence, self.to_frame())
+    def _card_sentence(self) -> str:
+        return self.sentence
 
     def plot(self, ax: matplotlib.axes.Axes | None = None, *, truth: dict[str, float] | None = None) -> matplotlib.axes.Axes:
         """Total, direct and indirect effects with their intervals (and the truth when known)."""
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5.5, 2.2), layout="constrained")
         names = ["total", "direct", "indirect"]
         rows = self.effects.loc[names]
-        y = np.arange(len(names))[::-1]
-        ax.errorbar(rows["value"], y, xerr=[rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]], fmt="o",
-                    color="#1b6ca8", capsize=3, label=f"estimate, {self.level:.0%} CI")
-        if truth:
-            ax.plot([truth.get(n, np.nan) for n in names], y, "x", color="#d95f02", label="truth")
-        ax.axvline(0, color="#999999", linewidth=0.8)
-        ax.set_yticks(y, names)
-        ax.set_xlabel(f"effect of {self.treatment} on {self.outcome}")
-        ax.set_title(f"through {self.mediator}: {self.verdict} mediation", fontsize=9)
-        ax.legend(fontsize=7, frameon=False)
-        return ax
+        return interval_plot(names, rows["value"], rows["ci_low"], rows["ci_high"], ax, level=self.level,
+                             xlabel=f"effect of {self.treatment} on {self.outcome}",
+                             title=f"through {self.mediator}: {self.verdict} mediation",
+                             truth=[truth.get(n, np.nan) for n in names] if truth else None)
 
 
 def mediation(
     data: Any,
     treatment: str,
     mediator: str,
-    outcome: str | None = None,
     *,
+    outcome: str | None = None,
     graph: Any = None,
     confounders: Sequence[str] | None = None,
     design: Literal["within_test", "pooled"] = "within_test",
@@ -139,7 +142,6 @@ def mediation(
     model_t: Any = None,
     cv: int = 5,
     n_bootstrap: int = 1000,
-    alpha: float = 0.05,
     level: float = 0.95,
     random_state: Any = None,
 ) -> MediationResult:
@@ -174,38 +176,49 @@ def mediation(
         (minus the two). Default: :func:`creative_graph`.
     confounders : list of str, optional
         Use exactly these instead.
+    design, cluster, weights, model_y, model_t, cv
+        As in :func:`estimate_effect`.
     n_bootstrap : int, default=1000
         Cluster-bootstrap resamples for the intervals.
-    alpha : float, default=0.05
-        Significance level of the Baron-Kenny steps.
+    level : float, default=0.95
+        Level of the intervals; the Baron-Kenny steps are significant at ``1 - level``.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    MediationResult
 
     Examples
     --------
     >>> from creative_causal import simulate_program
-    >>> program = simulate_program(300, seed=1)
+    >>> program = simulate_program(300, random_state=1)
     >>> m = mediation(program.study_data(), "n_faces", "face_area", random_state=0)
-    >>> m.verdict in ("partial", "full")
-    True
+    >>> m.verdict   # the simulator's truth: face size carries part of the face-count effect
+    'partial'
+
     """
+    check_choice(design, "design", DESIGNS)
+    level = check_level(level)
+    n_bootstrap = check_int(n_bootstrap, "n_bootstrap", minimum=20)
     study = as_study_data(data, outcome)
     outcome = outcome or study.outcome
     cluster = study.cluster if cluster == AUTO else cluster
     weights = study.weight if weights == AUTO else weights
     columns = list(study.frame.columns)
-    for col in (treatment, mediator):
-        if col not in columns:
-            raise EstimationError(f"column {col!r} not found.{did_you_mean(col, columns)}")
+    for role, col in (("treatment", treatment), ("mediator", mediator)):
+        if not isinstance(col, str) or col not in columns:
+            raise UnknownNameError(f"{role} {col!r} is not a column of the data.{study.why_missing(str(col))}")
     if treatment == mediator:
-        raise EstimationError("the mediator must differ from the treatment.")
+        raise InvalidParameterError(f"the mediator must differ from the treatment (both are {treatment!r}).")
     if graph is None:
         from ..graph import creative_graph
 
-        graph = creative_graph(study, treatment, outcome)
+        graph = creative_graph(study, treatment, outcome=outcome)
         if mediator not in graph.descendants(treatment):
-            graph = creative_graph(study, treatment, outcome, extra_edges=[(treatment, mediator)])
+            graph = creative_graph(study, treatment, outcome=outcome, extra_edges=[(treatment, mediator)])
     graph.check_data(list(study.frame.columns))
     if mediator not in graph.descendants(treatment):
-        raise EstimationError(f"in the graph {mediator!r} is not a descendant of {treatment!r}, so it cannot mediate "
+        raise GraphError(f"in the graph {mediator!r} is not a descendant of {treatment!r}, so it cannot mediate "
                               f"its effect; add the edge {treatment} -> {mediator}.")
     # The mediator's own descendants (closeup below face_area) lie on the same indirect path:
     # they join the mediator block, or the direct effect would absorb their nonlinear part.
@@ -219,11 +232,12 @@ def mediation(
     frame = study.frame
     missing = frame[block].isna().any(axis=1)
     if missing.any():
-        study = type(study)(frame.loc[~missing], outcome=study.outcome, weight=study.weight, cluster=study.cluster,
-                            features=study.features, covariates=study.covariates, segments=study.segments)
+        study = StudyData(frame.loc[~missing], outcome=study.outcome, weight=study.weight, cluster=study.cluster,
+                          features=study.features, covariates=study.covariates, segments=study.segments,
+                          data_quality=study.data_quality)
     prep = prepare(study, treatment, outcome, confounders, design, cluster, weights)
     rng = check_random_state(random_state)
-    seed = int(rng.integers(2**31 - 1))
+    seed = draw_seed(rng)
     fit_y = fit_dml(prep, model_y=model_y, model_t=model_t, cv=cv, random_state=seed)
     y_res, t_res = fit_y.y_res, fit_y.t_res
     m_res = []
@@ -239,6 +253,7 @@ def mediation(
     both = wls_cluster(y_res, np.column_stack([t_res, mediators]), w, codes)
     c, direct = float(total.coef[0]), float(both.coef[0])
     boot = _bootstrap(y_res, t_res, mediators, w, codes, n_bootstrap, rng)
+    alpha = 1 - level
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
     values = {"total": c, "direct": direct, "indirect": c - direct,
               "proportion_mediated": (c - direct) / c if c != 0 else np.nan}
@@ -257,34 +272,19 @@ def mediation(
     indirect_sig = not (effects.loc["indirect", "ci_low"] <= 0 <= effects.loc["indirect", "ci_high"])
     direct_sig = bool(steps_frame.loc[3, "significant"])
     verdict = "none" if not indirect_sig else ("partial" if direct_sig else "full")
-    logged = outcome in LOG_OUTCOMES
-    result = MediationResult(treatment, mediator, outcome, effects, steps_frame, verdict, "", level, n_bootstrap,
-                             confounders, prep.n_cells, prep.n_tests, tuple(block), logged)
-    object.__setattr__(result, "sentence", _sentence(result))
-    return result
+    return MediationResult(treatment, mediator, outcome, effects, steps_frame, verdict, level, n_bootstrap,
+                           confounders, prep.n_cells, prep.n_tests, tuple(block), outcome in LOG_OUTCOMES)
 
 
 def _bootstrap(y: np.ndarray, t: np.ndarray, mediators: np.ndarray, w: np.ndarray, codes: np.ndarray | None, n: int,
                rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Total, direct, indirect and proportion for ``n`` resamples of whole tests, from per-test
-    sums of the residual cross-products (one matrix product for all resamples)."""
-    groups = codes if codes is not None else np.arange(len(y))
-    g = int(groups.max()) + 1
-    z = np.column_stack([t, mediators])
-    k = z.shape[1]
-    zz = (w[:, None, None] * z[:, :, None] * z[:, None, :]).reshape(len(y), -1)
-    zy = w[:, None] * z * y[:, None]
-    sums_zz, sums_zy = np.zeros((g, k * k)), np.zeros((g, k))
-    np.add.at(sums_zz, groups, zz)
-    np.add.at(sums_zy, groups, zy)
-    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=n).astype(float)
-    a = (counts @ sums_zz).reshape(n, k, k)
-    b = counts @ sums_zy
+    """Total, direct, indirect and proportion for ``n`` resamples of whole tests (the
+    package's one cluster bootstrap, :class:`ClusterSums`)."""
+    sums = ClusterSums.from_rows(np.column_stack([t, mediators]), y, w, codes)
+    counts = bootstrap_counts(sums.n_clusters, n, rng)
+    total = sums.solve(counts, columns=[0])[:, 0]
+    direct = sums.solve(counts)[:, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
-        total = b[:, 0] / a[:, 0, 0]
-        direct = np.full(n, np.nan)
-        ok = np.abs(np.linalg.det(a)) > 0
-        direct[ok] = np.linalg.solve(a[ok], b[ok][..., None])[:, 0, 0]
         indirect = total - direct
         proportion = indirect / total
     return {"total": total, "direct": direct, "indirect": indirect, "proportion_mediated": proportion}
@@ -304,13 +304,39 @@ def _sentence(r: MediationResult) -> str:
            f"{r.level:.0%} CI {r._fmt(ind.ci_low)} to {r._fmt(ind.ci_high)})."
 
 
-def moderation(data: Any, treatment: str, by: Sequence[str] | None = None, modifiers: Sequence[str] | None = None,
-               **kwargs: Any) -> CATEResult:
-    """Does a segment or a continuous variable moderate the effect? The moderation test of
-    :func:`creative_causal.estimate_cate`, reachable here: same arguments, same
-    :class:`~creative_causal.estimation.CATEResult` (its ``moderation`` table holds the
-    clustered Wald test of each moderator)."""
-    return estimate_cate(data, treatment, by=by, modifiers=modifiers, **kwargs)
+def moderation(
+    data: Any,
+    treatment: str,
+    *,
+    by: Sequence[str] | str | None = None,
+    modifiers: Sequence[str] | None = None,
+    outcome: str | None = None,
+    graph: Any = None,
+    confounders: Sequence[str] | None = None,
+    design: Literal["within_test", "pooled"] = "within_test",
+    model_y: Any = None,
+    model_t: Any = None,
+    cv: int = 5,
+    level: float = 0.95,
+    min_tests: int = 10,
+    random_state: Any = None,
+) -> CATEResult:
+    """Does a segment or a continuous variable moderate the effect?
+
+    The moderation test of :func:`estimate_cate`, reachable under its own name: the same
+    arguments give the same :class:`CATEResult`, whose ``moderation`` table holds the
+    clustered Wald test of each moderator (significant at ``1 - level``).
+
+    Examples
+    --------
+    >>> from creative_causal.datasets import simulate_program
+    >>> result = moderation(simulate_program(200, random_state=2).study_data(), "has_face", by="genre", random_state=0)
+    >>> result.moderation["verdict"].iloc[0]
+    'genre moderates the effect'
+    """
+    return estimate_cate(data, treatment, by=by, modifiers=modifiers, outcome=outcome, graph=graph,
+                         confounders=confounders, design=design, model_y=model_y, model_t=model_t, cv=cv, level=level,
+                         min_tests=min_tests, random_state=random_state)
 
 
 __all__ = ["mediation", "MediationResult", "moderation", "VERDICTS"]
