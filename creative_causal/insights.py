@@ -378,7 +378,8 @@ def insight_sentence(est: EffectEstimate, row: Any, sens: SensitivityResult | No
         return f"{abs(100 * np.expm1(v)):.1f}%" if logged else f"{abs(v):.3g}"
 
     def signed(v: float) -> str:
-        return f"{100 * np.expm1(v):+.1f}%" if logged else f"{v:+.3g}"
+        pct = 100 * np.expm1(v)
+        return f"{pct if abs(pct) >= 0.05 else 0.0:+.1f}%" if logged else f"{v:+.3g}"  # never "-0.0%"
 
     per = row["sd"] if est.scale != "0 -> 1" else 1.0
     value, low, high = est.value * per, est.ci_low * per, est.ci_high * per

@@ -35,7 +35,7 @@ def main() -> None:
                "matplotlib) at the simulated size and position, and sets brightness, colour and text. "
                "`extract_features` reads them back."),
         ("code", "work = Path(tempfile.mkdtemp())\nrender_posters(program.artworks, work / 'posters', size=(300, 450), "
-                 "random_state=0)\nfeatures = cc.extract_features(work / 'posters', progress=False)\n"
+                 "n_jobs=2, random_state=0)\nfeatures = cc.extract_features(work / 'posters', n_jobs=2, progress=False)\n"
                  "print(features.summary())\nfeatures[['has_face', 'n_faces', 'face_area', 'brightness', 'text_area']].head()"),
         ("code", "agree = (features.loc[program.artworks.index, 'has_face'] == program.artworks['has_face']).mean()\n"
                  "print(f'has_face read correctly from the pixels for {agree:.0%} of artworks')"),
@@ -44,10 +44,11 @@ def main() -> None:
         ("md", "## 3. One call: the study\n\n`CreativeStudy` joins, estimates every feature within tests with double ML, "
                "controls the false discovery rate, refutes, measures sensitivity and writes a report."),
         ("code", "result = cc.CreativeStudy(ab, features, treatments=['has_face', 'brightness', 'text_area', 'symmetry'],\n"
-                 "                          images=work / 'posters', random_state=0).run()\nprint(result.summary())"),
+                 "                          images=work / 'posters', n_jobs=2, random_state=0).run()\n"
+                 "print(result.summary())"),
         ("code", "table = result.insights.set_index('feature')\nfor f in table.index:\n"
                  "    r = table.loc[f]\n"
-                 "    print(f\"{f:<11} estimate {r.effect:+.3f} (95% CI {r.ci_low:+.3f} to {r.ci_high:+.3f})   \"\n"
+                 "    print(f\"{f:<11} estimate {r.effect:+.3f} ({result.level:.0%} CI {r.ci_low:+.3f} to {r.ci_high:+.3f})  \"\n"
                  "          f\"truth {program.truth.effect(f):+.3f}\")"),
         ("md", "Estimates come from features measured on pixels, so they can differ from the truth, which is defined "
                "on the simulator's own feature values: a measurement that mixes the face into a global colour "

@@ -14,7 +14,7 @@ from creative_causal.cli import main
 def test_demo_runs_the_whole_pipeline_and_prints_truth_beside_estimates(tmp_path, capsys):
     """A small fresh programme (the bundled one takes about 2 minutes: see the issue note)."""
     out = tmp_path / "demo"
-    assert main(["demo", "-o", str(out), "--titles", "40", "--random-state", "3"]) == 0
+    assert main(["demo", "-o", str(out), "--titles", "30", "--random-state", "3"]) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("Report: ") and "report.html" in captured.out
     assert "beside the simulator's truth" in captured.out and "truth in CI" in captured.out
@@ -28,7 +28,7 @@ def test_demo_runs_the_whole_pipeline_and_prints_truth_beside_estimates(tmp_path
 
 
 def test_demo_json_is_machine_readable(tmp_path, capsys):
-    assert main(["demo", "-o", str(tmp_path / "d"), "--titles", "30", "--random-state", "5", "--json", "--n-jobs", "1"]) == 0
+    assert main(["demo", "-o", str(tmp_path / "d"), "--titles", "24", "--random-state", "5", "--json"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # --json: no progress lines
     data = json.loads(captured.out)

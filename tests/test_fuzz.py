@@ -197,6 +197,7 @@ _TAMPER = st.sampled_from(["delete", "empty", "garbage", "cell", "header", "json
                            "directory"])
 
 
+@settings(max_examples=40)  # each example loads a study and renders its reports: the slowest property
 @given(st.lists(st.tuples(_TAMPER, st.integers(0, 10**6), st.one_of(st.text(max_size=8), st.integers(), st.none(),
                                                                       st.floats(), st.lists(st.integers(), max_size=2))),
                 min_size=1, max_size=3))

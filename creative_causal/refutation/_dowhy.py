@@ -81,8 +81,8 @@ def dowhy_refutations(
     mt = next(m for m in (model_t, spec["model_t"], default_model("regression", random_state=seed)) if m is not None)
     rows = []
     with _quiet_dowhy(), limit_native_threads(), warnings.catch_warnings():
-        # DoWhy warns about its own deprecated paths and pandas options on every refit
-        warnings.simplefilter("ignore")
+        # DoWhy (and the libraries it drives) warn about their own deprecated paths on every refit
+        warnings.filterwarnings("ignore", module=r"(dowhy|econml|sklearn|pandas|numpy|scipy)(\.|$)")
         model = CausalModel(data=frame, treatment="t", outcome="y", graph=graph)
         ident = model.identify_effect(proceed_when_unidentifiable=True)
         ident.set_identifier_method("backdoor")

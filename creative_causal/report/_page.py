@@ -251,7 +251,8 @@ def insight_columns(table: pd.DataFrame, level: float) -> pd.DataFrame:
     logged = "pct_change" in table and table["pct_change"].notna().any()
     mid, low, high = (table[c].to_numpy(dtype=float) for c in ("effect_per_sd", "per_sd_ci_low", "per_sd_ci_high"))
     if logged:
-        mid, low, high = (100 * np.expm1(v) for v in (mid, low, high))
+        # percent to one decimal; values that round to zero print as +0.0%, never -0.0%
+        mid, low, high = (np.where(np.abs(p) < 0.05, 0.0, p) for p in (100 * np.expm1(v) for v in (mid, low, high)))
         fmt = "{:+.1f}%"
     else:
         fmt = "{:+.3g}"
