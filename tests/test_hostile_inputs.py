@@ -274,6 +274,7 @@ def test_markdown_report_keeps_links_and_images_from_data_inert(saved, tmp_path)
     ("digraph { a -> b } extra", "after the graph's closing brace"),
     ("digraph { a [observed] }", "'=' after the attribute 'observed'"),
     ("digraph { a @ b }", "unexpected character '@'"),
+    ("digraph { 1abc -> b }", "'1abc' is a badly delimited number"),
 ])
 def test_dot_the_reader_cannot_follow_is_an_error_naming_the_place(dot, fragment):
     with pytest.raises(GraphError, match=fragment.replace("(", r"\(").replace("[", r"\[")):

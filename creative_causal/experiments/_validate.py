@@ -28,6 +28,9 @@ def is_hashable_column(series: pd.Series) -> bool:
     """False when an object column holds lists, dicts, sets or arrays (a nested Parquet field)."""
     if series.dtype != object:
         return True
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "integer", "floating", "boolean", "empty", "bytes",
+                                                         "decimal", "mixed-integer-float", "datetime", "date"):
+        return True  # scanned in C: plain values only
     return not series.map(lambda v: isinstance(v, (list, dict, set, np.ndarray, tuple))).any()
 
 

@@ -108,6 +108,9 @@ def tokenize(text: str) -> list[_Token]:
                 raise _fail(f"unexpected character {ch!r}; names with spaces or punctuation need double quotes",
                             *here())
             word = match.group(0)
+            if match.re is _NUMERAL and match.end() < n and _ID.match(text, match.end()):
+                raise _fail(f"{text[i:_ID.match(text, match.end()).end()]!r} is a badly delimited number (a name may "
+                            "not start with a digit); quote it", *here())
             kind = "keyword" if word.lower() in _KEYWORDS else "id"
             tokens.append(_Token(kind, word.lower() if kind == "keyword" else word, *here()))
             i = match.end()
