@@ -118,6 +118,13 @@ def check_fraction(value: Any, name: str, *, example: str = "0.05") -> float:
     return float(value)
 
 
+def check_between(value: Any, name: str, low: float, high: float, what: str = "a number") -> float:
+    """A number within ``[low, high]`` (both included)."""
+    if not _is_real(value) or not low <= float(value) <= high:
+        raise InvalidParameterError(f"{name} must be {what} between {low:g} and {high:g}, got {value!r}.")
+    return float(value)
+
+
 def check_choice(value: Any, name: str, allowed: Sequence[str]) -> str:
     """One of ``allowed`` (with a did-you-mean for a near miss)."""
     if not isinstance(value, str) or value not in allowed:

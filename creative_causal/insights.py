@@ -25,7 +25,7 @@ from ._validation import (
     draw_seed,
 )
 from .estimation import EffectEstimate, default_model, demean, estimate_effect, segment_effects
-from .exceptions import CreativeCausalError, EstimationError, UnknownNameError
+from .exceptions import CreativeCausalError, EstimationError, InvalidParameterError, UnknownNameError
 from .experiments import adjust_p_values, as_study_data
 from .plotting import forest_plot
 from .refutation import RefutationReport, SensitivityResult, refute, sensitivity
@@ -201,6 +201,9 @@ def discover_insights(
         treatments = [f for f in study.features if f in frame and frame[f].nunique(dropna=True) > 1]
     elif isinstance(treatments, str):
         treatments = [treatments]
+    elif not list(treatments):
+        raise InvalidParameterError("treatments is empty: name at least one feature, or pass None for every feature "
+                                    "that varies.")
     treatments = list(dict.fromkeys(treatments))
     for t in treatments:
         if not isinstance(t, str) or t not in frame:

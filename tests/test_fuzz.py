@@ -197,7 +197,8 @@ _TAMPER = st.sampled_from(["delete", "empty", "garbage", "cell", "header", "json
                            "directory"])
 
 
-@settings(max_examples=40)  # each example loads a study and renders its reports: the slowest property
+# each example loads a study and renders its reports: the slowest property, a tenth of the others' examples
+@settings(max_examples=max(settings.default.max_examples // 3, 40) if os.environ.get("HYPOTHESIS_PROFILE") else 40)
 @given(st.lists(st.tuples(_TAMPER, st.integers(0, 10**6), st.one_of(st.text(max_size=8), st.integers(), st.none(),
                                                                       st.floats(), st.lists(st.integers(), max_size=2))),
                 min_size=1, max_size=3))
@@ -276,7 +277,7 @@ def test_decoding_mutated_images_answers_with_our_errors_only(tmp_path_factory, 
         assert image.rgb.dtype == np.uint8 and image.rgb.ndim == 3 and min(image.rgb.shape[:2]) >= 1
 
 
-@settings(max_examples=25)
+@settings(max_examples=max(settings.default.max_examples // 10, 25))
 @given(st.lists(st.sampled_from(sorted(_IMAGES)).flatmap(
     lambda fmt: st.tuples(st.just(fmt), mutated_bytes(_IMAGES[fmt]))), min_size=1, max_size=5))
 def test_extraction_never_loses_the_batch(tmp_path_factory, cases):

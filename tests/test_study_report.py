@@ -122,7 +122,7 @@ def _in_ci() -> bool:
 
 
 @pytest.mark.slow
-def test_report_renders_in_headless_chromium_without_console_errors(result, tmp_path):
+def test_report_renders_in_headless_chromium_without_console_errors(result, tmp_path, capsys):
     if _chromium() is None:
         if _in_ci():  # CI installs Chromium (.ci/run): a missing browser there is a broken CI, not a skip
             pytest.fail("CI=true but no headless Chromium on PATH; .ci/run installs the Debian packages chromium and "
@@ -145,3 +145,7 @@ def test_report_renders_in_headless_chromium_without_console_errors(result, tmp_
         assert im.size == (1200, 3000)
         # the page is drawn: many colours, not a blank or error page
         assert len(im.convert("RGB").resize((120, 300)).getcolors(maxcolors=100_000) or []) > 500
+    version = subprocess.run([_chromium(), "--version"], capture_output=True, text=True).stdout.strip()
+    with capsys.disabled():  # in CI's log, whatever the capture: the browser test ran, and with what
+        print(f"\n[browser test] the report rendered in {version} without console errors ({shot.stat().st_size:,} "
+              "byte screenshot)")

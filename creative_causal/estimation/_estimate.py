@@ -113,11 +113,11 @@ def estimate_effect(
         outcome = "log_take_rate" if design == "pooled" and "log_take_rate" in study.frame else study.outcome
     cluster = study.cluster if cluster == AUTO else cluster
     weights = study.weight if weights == AUTO else weights
-    found, _ = resolve_confounders(study, treatment, outcome, graph, confounders)
-    prep = prepare(study, treatment, outcome, found, design, cluster, weights)
     segments = list(study.segments) if by == AUTO else ([by] if isinstance(by, str) else list(by or []))
     for column in segments:
         check_column(study.frame, column, "segment column (by=)")
+    found, _ = resolve_confounders(study, treatment, outcome, graph, confounders)
+    prep = prepare(study, treatment, outcome, found, design, cluster, weights)
     # One integer seed, kept in the spec so a refit (refute(..., refit=True)) draws the same folds.
     random_state = draw_seed(random_state)
     spec = dict(method=method, design=design, confounders=tuple(found), cluster=cluster, weights=weights,

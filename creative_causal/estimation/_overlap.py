@@ -115,6 +115,9 @@ def overlap(
     """
     check_choice(design, "design", DESIGNS)
     extreme = check_fraction(extreme, "extreme", example="0.05")
+    if extreme >= 0.5:
+        raise InvalidParameterError(f"extreme must be below 0.5 (a propensity under extreme or above 1 - extreme is "
+                                    f"extreme); got {extreme}.")
     study = as_study_data(data, None)
     found, _ = resolve_confounders(study, treatment, study.outcome, graph, confounders)
     import warnings

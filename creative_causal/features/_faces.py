@@ -117,6 +117,9 @@ class FaceDetector:
 
     def __init__(self, backend: str | Callable[[np.ndarray], Iterable[Any]] = "ssd", threshold: float = 0.5,
                  model_path: str | None = None) -> None:
+        from .._validation import check_between
+
+        check_between(threshold, "face_threshold", 0, 1, "a confidence")
         if isinstance(backend, str) and backend not in ("ssd", "haar", "yunet"):
             raise FeatureError(f"unknown face detector {backend!r}; choose 'ssd', 'haar', 'yunet' or pass a callable.")
         if backend == "yunet" and not model_path:

@@ -164,6 +164,8 @@ def check_refutation(estimate: Any, tests: Sequence[str] | str, n_simulations: A
     if not isinstance(estimate, EffectEstimate):
         raise InvalidParameterError(f"{caller} needs an EffectEstimate from estimate_effect, got {type(estimate).__name__}.")
     tests = (tests,) if isinstance(tests, str) else tuple(tests)
+    if not tests:
+        raise InvalidParameterError(f"tests is empty: name at least one of {list(TESTS)}.")
     for name in tests:
         check_choice(name, "each of tests", TESTS)
     return tests, check_int(n_simulations, "n_simulations", minimum=2)
