@@ -1,13 +1,15 @@
-"""Speed and memory of estimate_effect at 5 000 to 1 000 000 cells, against DoWhy.
+"""Speed and memory of estimate_effect: the doubly robust ATE next to the partially linear
+coefficient, at 20 000 to 1 000 000 cells, and next to DoubleML's IRM on the same inputs.
 
-Each size runs in a fresh subprocess (so peak memory is that size's own). Prints wall time
-(median of --repeats runs) and peak resident memory of estimate_effect(has_face) with the
-default nuisance models and the within-test design; the growth exponent of time in cells;
-and the time of the same estimator (econml LinearDML, same nuisance models, same prepared
-data) run through DoWhy's CausalModel: identify_effect, then its Econml estimator.
+Each (size, estimator) runs in a fresh subprocess, so its peak resident memory is its own.
+Prints the median wall time of --repeats runs (one run above 100 000 cells) and the peak
+memory of estimate_effect(has_face) with the default nuisance library and the within-test
+design, for estimand="ate" and estimand="plr", their time ratio, and the time of DoubleML's
+DoubleMLIRM (histogram gradient boosting nuisances, 5 folds, clustered by test) fitted on
+the ATE's own inputs (the within-test contrast, treatment and features). Native threads are
+capped at one (the package default); run with the machine otherwise idle.
 
-    python benchmarks/bench_estimate.py [--sizes 5000 20000 100000 1000000] [--repeats 3]
-        [--dowhy-max 100000]
+    python benchmarks/bench_estimate.py [--sizes 20000 1000000] [--repeats 3] [--doubleml-max 1000000]
 """
 
 from __future__ import annotations
@@ -21,85 +23,90 @@ import sys
 import time
 import warnings
 
-import numpy as np
 
-
-def child(n_cells: int, repeats: int, with_dowhy: bool) -> dict:
-    warnings.simplefilter("ignore")
+def study_of(n_cells: int):
     from creative_causal.datasets import simulate_program
-    from creative_causal.estimation import estimate_effect
 
     program = simulate_program(max(n_cells // 4, 10), cells_per_test=(4, 4), random_state=1)
-    study = program.study_data(check_srm=False)
-    estimate_effect(study, "has_face", random_state=0, cv=2) if n_cells <= 20_000 else None  # warm imports
+    return program, program.study_data(check_srm=False)
+
+
+def child(n_cells: int, estimator: str, repeats: int) -> dict:
+    warnings.simplefilter("ignore")
+    import numpy as np
+
+    from creative_causal.estimation import estimate_effect
+
+    program, study = study_of(n_cells)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    times = []
+    times, value = [], float("nan")
     for r in range(repeats):
-        start = time.perf_counter()
-        est = estimate_effect(study, "has_face", random_state=r)
-        times.append(time.perf_counter() - start)
+        if estimator == "doubleml":
+            seconds, value = doubleml_irm(study, r)
+        else:
+            start = time.perf_counter()
+            est = estimate_effect(study, "has_face", estimand=estimator, random_state=r)
+            seconds, value = time.perf_counter() - start, est.value
+        times.append(seconds)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out = {"cells": est.n_cells, "time": statistics.median(times), "peak_mib": peak, "before_mib": before,
-           "value": est.value, "truth": program.truth.effect("has_face")}
-    if with_dowhy:
-        out["dowhy_time"] = statistics.median(dowhy_time(study) for _ in range(repeats))
-    return out
+    return {"cells": len(study.frame), "estimator": estimator, "time": statistics.median(times), "peak_mib": peak,
+            "data_mib": before, "value": float(value), "truth": float(np.round(program.truth.effect("has_face"), 4))}
 
 
-def dowhy_time(study) -> float:
-    """The same LinearDML (same nuisances, same demeaned data) through DoWhy's CausalModel."""
-    import networkx as nx
+def doubleml_irm(study, seed: int) -> tuple[float, float]:
+    """DoubleML's IRM on our ATE's inputs; the time includes building its data object."""
+    import doubleml as dml
+    import numpy as np
     import pandas as pd
-    from dowhy import CausalModel
-    from dowhy.causal_estimators.econml import Econml
-    from econml.dml import LinearDML
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
-    from creative_causal.estimation._dml import default_regressor, group_folds
-    from creative_causal.estimation._prepare import prepare
-    from creative_causal.graph import creative_graph
+    from creative_causal.estimation import prepare, resolve_confounders, within_test_inputs
 
-    confounders = creative_graph(study, "has_face").adjustment_set("has_face", study.outcome).variables
-    prep = prepare(study, "has_face", study.outcome, confounders, "within_test", "test_id", "impressions")
-    w_cols = [f"w{i}" for i in range(prep.features.shape[1])]
-    df = pd.DataFrame(prep.features, columns=w_cols).assign(t=prep.t, y=prep.y)
-    graph = nx.DiGraph([(w, "t") for w in w_cols] + [(w, "y") for w in w_cols] + [("t", "y")])
-    folds = group_folds(prep.codes, prep.n_cells, 5, np.random.default_rng(0))
+    confounders, _ = resolve_confounders(study, "has_face", study.outcome, None, None)
+    prep = prepare(study, "has_face", study.outcome, confounders, "within_test", study.cluster, study.weight,
+                   keep_constant_tests=True)
+    y, t, x = within_test_inputs(prep)
+    settings = dict(max_iter=300, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20, l2_regularization=1.0,
+                    early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed)
     start = time.perf_counter()
-    model = CausalModel(data=df, treatment="t", outcome="y", graph=graph)
-    estimand = model.identify_effect()
-    estimand.set_identifier_method("backdoor")
-    estimator = Econml(estimand, econml_estimator=LinearDML(model_y=default_regressor(0), model_t=default_regressor(0),
-                                                            cv=folds, random_state=0), confidence_intervals=False)
-    estimator.fit(df)
-    estimator.estimate_effect(df, control_value=0, treatment_value=1, target_units="ate")
-    return time.perf_counter() - start
+    with threadpool_limits(1):
+        frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])]).assign(y=y, d=t, test=prep.codes)
+        data = dml.DoubleMLData(frame, "y", "d", x_cols=[c for c in frame if c.startswith("x")], cluster_cols="test")
+        np.random.seed(seed)
+        irm = dml.DoubleMLIRM(data, HistGradientBoostingRegressor(**settings),
+                              HistGradientBoostingClassifier(**settings), n_folds=5,
+                              weights=prep.weights / prep.weights.mean()).fit()
+    return time.perf_counter() - start, float(irm.coef[0])
+
+
+def run(n: int, estimator: str, repeats: int) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", str(n), "--estimator", estimator, "--repeats",
+                           str(repeats)], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 20_000, 100_000, 1_000_000])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--dowhy-max", type=int, default=100_000, help="largest size also timed through DoWhy")
+    parser.add_argument("--doubleml-max", type=int, default=1_000_000, help="largest size also timed with DoubleML")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--estimator", default="ate", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.repeats, args.child <= args.dowhy_max)))
+        print(json.dumps(child(args.child, args.estimator, args.repeats)))
         return
-    rows = []
-    print(f"{'cells':>10} {'time s':>8} {'peak MiB':>9} {'DoWhy s':>8} {'ratio':>6}  estimate / truth")
+    print(f"{'cells':>10} {'estimator':>10} {'time s':>8} {'peak MiB':>9} {'x PLR':>6}  estimate (truth)")
     for n in args.sizes:
         repeats = args.repeats if n <= 100_000 else 1
-        done = subprocess.run([sys.executable, __file__, "--child", str(n), "--repeats", str(repeats),
-                               "--dowhy-max", str(args.dowhy_max)], capture_output=True, text=True, check=True)
-        r = json.loads(done.stdout.strip().splitlines()[-1])
-        rows.append(r)
-        dowhy = f"{r['dowhy_time']:8.2f} {r['dowhy_time'] / r['time']:6.2f}" if "dowhy_time" in r else f"{'-':>8} {'-':>6}"
-        print(f"{n:>10,} {r['time']:8.2f} {r['peak_mib']:9.0f} {dowhy}  {r['value']:.4f} / {r['truth']:.4f}",
-              flush=True)
-    if len(rows) > 1:
-        x = np.log([r["cells"] for r in rows])
-        y = np.log([r["time"] for r in rows])
-        print(f"growth exponent of time in cells: {np.polyfit(x, y, 1)[0]:.2f} (1.0 = linear)")
+        rows = [run(n, "plr", repeats), run(n, "ate", repeats)]
+        if n <= args.doubleml_max:
+            rows.append(run(n, "doubleml", repeats))
+        for r in rows:
+            label = "DoubleML" if r["estimator"] == "doubleml" else r["estimator"]
+            print(f"{r['cells']:>10,} {label:>10} {r['time']:8.2f} {r['peak_mib']:9.0f} {r['time'] / rows[0]['time']:6.2f}"
+                  f"  {r['value']:.4f} ({r['truth']:.4f})", flush=True)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ Ours: ``refute(estimate, data, n_simulations=100)`` (median of --repeats runs; t
 nuisance models are reused, see creative_causal/refutation/_refute.py), and optionally the
 ``refit=True`` path at a few simulations, scaled to 100. DoWhy 0.14: ``refute_estimate``
 with placebo (permute), random common cause, data subset (0.8) and bootstrap (no added
-noise), each a full refit of econml LinearDML with the same histogram-boosting nuisance
-models on the estimate's own prepared data. DoWhy runs --dowhy-sims simulations per refuter
+noise), each a full refit of econml LinearDML (``--estimand plr``, the default here) or
+LinearDRLearner (``--estimand ate``) with the same histogram-boosting nuisance models on the
+estimate's own prepared data. DoWhy runs --dowhy-sims simulations per refuter
 and its time is scaled linearly to 100 (each simulation is an independent refit). Verdicts:
 a test fails when its p-value is below 0.05 (DoWhy's documented reading); ours adds the
 bootstrap standard-error check.
@@ -37,8 +38,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--refit-sims", type=int, default=0, help="also time our refit path at this many simulations")
     parser.add_argument("--treatment", default="has_face")
-    parser.add_argument("--nuisance", choices=("hgb", "linear"), default="hgb",
-                        help="histogram gradient boosting (the default models) or linear regression")
+    parser.add_argument("--nuisance", choices=("hgb", "linear", "library"), default="hgb",
+                        help="histogram gradient boosting (estimation.default_model), linear models, or the "
+                             "default library chosen by out-of-fold loss (DoWhy then gets boosting)")
+    parser.add_argument("--estimand", choices=("plr", "ate"), default="plr",
+                        help="plr: DoWhy fits econml LinearDML; ate: econml LinearDRLearner")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -48,12 +52,19 @@ def main() -> None:
     program = simulate_program(args.cells // 4, cells_per_test=(4, 4), random_state=7)
     data = program.study_data(check_srm=False)
     models = {}
+    propensity = args.estimand == "ate"
     if args.nuisance == "linear":
-        from sklearn.linear_model import LinearRegression
+        from sklearn.linear_model import LinearRegression, LogisticRegression
 
-        models = dict(model_y=LinearRegression(), model_t=LinearRegression())
+        models = dict(model_y=LinearRegression(), model_t=LogisticRegression(max_iter=1000) if propensity
+                      else LinearRegression())
+    elif args.nuisance == "hgb":
+        from creative_causal.estimation import default_model
+
+        models = dict(model_y=default_model("regression", random_state=0),
+                      model_t=default_model("classification" if propensity else "regression", random_state=0))
     start = time.perf_counter()
-    est = estimate_effect(data, args.treatment, random_state=0, **models)
+    est = estimate_effect(data, args.treatment, estimand=args.estimand, random_state=0, **models)
     fit_seconds = time.perf_counter() - start
     print(f"{data.n_units} cells, {est.n_cells} of them in the {est.n_tests} tests where {args.treatment} varies; "
           f"nuisance models: {args.nuisance}; estimate_effect({args.treatment!r}) {fit_seconds:.1f} s: "

@@ -80,6 +80,7 @@ _LAZY = {
     "LowPowerWarning": "creative_causal.exceptions",
     "GraphWarning": "creative_causal.exceptions",
     "DataQualityWarning": "creative_causal.exceptions",
+    "NuisanceWarning": "creative_causal.exceptions",
 }
 _SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
                 "demo", "plotting", "exceptions")

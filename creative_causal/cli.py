@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
                    "default: genre when present)")
     p.add_argument("--images", type=Path, default=None, help="folder of the artwork images, for report thumbnails")
     p.add_argument("--method", default="dml", help="dml (default), ols or naive")
+    p.add_argument("--estimand", default="ate", help="what the effect of an on/off feature averages: ate (default, "
+                   "over all artwork), att (over artwork that has it), ato (overlap-weighted) or plr (partially linear)")
     p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--fdr", type=float, default=0.05, help="false discovery rate (default 0.05)")
     p.add_argument("--n-simulations", type=int, default=100, help="refutation simulations per check (default 100)")
@@ -229,7 +231,8 @@ def _analyze(args: argparse.Namespace) -> dict[str, Any]:
     out = check_output_dir(args.output, "study folder")
     graph = CausalGraph.read(args.graph) if args.graph is not None else None
     study = CreativeStudy(args.ab, args.features, graph=graph, treatments=args.treatment,
-                          by=args.by if args.by else "auto", method=args.method, level=args.level, fdr=args.fdr,
+                          by=args.by if args.by else "auto", method=args.method, estimand=args.estimand,
+                          level=args.level, fdr=args.fdr,
                           n_simulations=args.n_simulations, images=args.images, n_jobs=args.n_jobs,
                           random_state=args.random_state)
     result = study.run()

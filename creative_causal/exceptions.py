@@ -22,8 +22,10 @@ already catches ``ValueError`` or ``OSError`` keeps working::
     ├── OverlapWarning                       strata without treatment variation were trimmed
     ├── LowPowerWarning                      too few informative tests for a reliable answer
     ├── GraphWarning                         a graph that is valid but probably not what was meant
-    └── DataQualityWarning                   rows were excluded from an analysis (counted), or were
-                                             changed to load (ids stripped of spaces)
+    ├── DataQualityWarning                   rows were excluded from an analysis (counted), or were
+    │                                        changed to load (ids stripped of spaces)
+    └── NuisanceWarning                      a nuisance model no better than a constant, or a badly
+                                             calibrated propensity
 
 Messages say what failed, the offending value (file, column, row, test id), what is
 allowed, and how to fix it. A bad argument (``level=95``, an unknown method, a negative
@@ -52,6 +54,7 @@ __all__ = [
     "LowPowerWarning",
     "GraphWarning",
     "DataQualityWarning",
+    "NuisanceWarning",
 ]
 
 
@@ -128,3 +131,7 @@ class GraphWarning(CreativeCausalWarning):
 
 class DataQualityWarning(CreativeCausalWarning):
     """Rows were excluded from an analysis, or changed to load; they are counted in the result's report."""
+
+
+class NuisanceWarning(CreativeCausalWarning):
+    """A nuisance model that predicts no better than a constant, or a badly calibrated propensity."""

@@ -24,7 +24,16 @@ from ._validation import (
     check_n_jobs,
     draw_seed,
 )
-from .estimation import EffectEstimate, default_model, demean, estimate_effect, segment_effects
+from .estimation import (
+    DR_ESTIMANDS,
+    ESTIMANDS,
+    EffectEstimate,
+    default_model,
+    demean,
+    estimate_effect,
+    is_binary,
+    segment_effects,
+)
 from .exceptions import CreativeCausalError, EstimationError, InvalidParameterError, UnknownNameError
 from .experiments import adjust_p_values, as_study_data
 from .plotting import forest_plot
@@ -125,6 +134,7 @@ def discover_insights(
     by: Sequence[str] | str | None = None,
     refute: bool = True,
     method: Literal["dml", "ols", "naive"] = "dml",
+    estimand: Literal["ate", "att", "ato", "plr"] = "ate",
     model_y: Any = None,
     model_t: Any = None,
     cv: int = 5,
@@ -164,6 +174,9 @@ def discover_insights(
         Run the four refutations and the sensitivity analysis for every feature.
     method, model_y, model_t, cv, level
         Passed to :func:`estimate_effect`.
+    estimand : {"ate", "att", "ato", "plr"}, default="ate"
+        The estimand of 0/1 features with double ML (continuous features, and the other
+        methods, estimate the partially linear coefficient); each row names its estimand.
     n_simulations : int, default=100
         Refutation simulations per test.
     n_jobs : int, default=1
@@ -182,7 +195,7 @@ def discover_insights(
     --------
     >>> from creative_causal import simulate_program
     >>> data = simulate_program(150, random_state=4).study_data()
-    >>> found = discover_insights(data, ["has_face", "text_area", "symmetry"], random_state=0)
+    >>> found = discover_insights(data, ["has_face", "brightness", "symmetry"], random_state=0)
     >>> found.table[["feature", "discovery"]].to_dict("list")["discovery"][:2]
     [True, True]
     """
@@ -191,6 +204,7 @@ def discover_insights(
     fdr = check_fraction(fdr, "fdr", example="0.05")
     check_choice(correction, "correction", ("bh", "holm"))
     check_choice(method, "method", ("dml", "ols", "naive"))
+    check_choice(estimand, "estimand", ESTIMANDS)
     level = check_level(level)
     cv = check_int(cv, "cv", minimum=2)
     n_simulations = check_int(n_simulations, "n_simulations", minimum=2)
@@ -216,7 +230,8 @@ def discover_insights(
     base = draw_seed(random_state, bits=62)
     seeds = {t: int(np.random.default_rng([base, _stable_hash(t)]).integers(2**31 - 1)) for t in treatments}
     screening = screen_features(study, treatments, outcome, random_state=base % (2**31 - 1))
-    options = dict(outcome=outcome, graph=graph, by=tuple(by), run_refutations=refute, method=method, model_y=model_y,
+    options = dict(outcome=outcome, graph=graph, by=tuple(by), run_refutations=refute, method=method,
+                   estimand=estimand, model_y=model_y,
                    model_t=model_t, cv=cv, level=level, n_simulations=n_simulations,
                    native_threads=get_config()["native_threads"])
     jobs = [(t, seeds[t]) for t in treatments]
@@ -236,7 +251,8 @@ def discover_insights(
         results = [_analyse_feature(study, t, s, **options) for t, s in jobs]
     for res in results:  # warnings raised in workers reach the caller once, as in a serial run
         for category, message in res.get("warnings", []):
-            warnings.warn(f"{res['feature']}: {message}", category, stacklevel=2)
+            prefix = f"{res['feature']}: "
+            warnings.warn(message if str(message).startswith(prefix) else prefix + str(message), category, stacklevel=2)
     return _assemble(results, screening, study, outcome, fdr, correction, level)
 
 
@@ -288,7 +304,7 @@ def screen_features(study: Any, treatments: Sequence[str], outcome: str, *, rand
 
 
 def _analyse_feature(study: Any, treatment: str, seed: int, *, outcome: str, graph: Any, by: tuple[str, ...],
-                     run_refutations: bool, method: str, model_y: Any, model_t: Any, cv: int, level: float,
+                     run_refutations: bool, method: str, estimand: str, model_y: Any, model_t: Any, cv: int, level: float,
                      n_simulations: int, native_threads: int | None) -> dict[str, Any]:
     """Estimate, refute, sensitivity and segments for one feature (runs in a worker).
 
@@ -300,8 +316,11 @@ def _analyse_feature(study: Any, treatment: str, seed: int, *, outcome: str, gra
     with warnings.catch_warnings(record=True) as caught, config_context(native_threads=native_threads):
         warnings.simplefilter("always")
         try:
-            est = estimate_effect(study, treatment, outcome=outcome, graph=graph, method=method, model_y=model_y,
-                                  model_t=model_t, cv=cv, level=level, random_state=seed)
+            # a doubly robust estimand is for 0/1 features; the others get the partially linear coefficient
+            own = None if method != "dml" or (estimand in DR_ESTIMANDS and not is_binary(study.frame[treatment])) \
+                else estimand
+            est = estimate_effect(study, treatment, outcome=outcome, graph=graph, method=method, estimand=own,
+                                  model_y=model_y, model_t=model_t, cv=cv, level=level, random_state=seed)
             out["estimate"] = est
             if run_refutations:
                 out["refutation"] = refute(est, study, n_simulations=n_simulations, level=level, random_state=seed)
@@ -312,8 +331,8 @@ def _analyse_feature(study: Any, treatment: str, seed: int, *, outcome: str, gra
                 rows = []
                 for col in by:
                     labels = study.column(col).loc[stage.rows].astype(str).to_numpy()
-                    seg_rows, _ = segment_effects(col, labels, stage.y_res, stage.t_res, stage.weights, stage.codes,
-                                                  level=level, logged=est.logged)
+                    seg_rows, _ = segment_effects(col, labels, stage.numerator, stage.denominator, stage.weights,
+                                                  stage.codes, level=level, logged=est.logged)
                     rows += [dict(feature=treatment, **r) for r in seg_rows]
                 out["segments"] = rows
         except CreativeCausalError as exc:
@@ -353,6 +372,8 @@ def _assemble(results: list[dict[str, Any]], screening: pd.DataFrame, study: Any
                          robustness_value=sen.robustness_value if sen else np.nan,
                          e_value=sen.e_value if sen else np.nan, n_cells=est.n_cells, n_tests=est.n_tests,
                          n_informative_tests=est.n_informative_tests, adjustment_set=", ".join(est.adjustment_set),
+                         estimand=est.estimand, **(est.diagnostics.row() if est.diagnostics is not None else {}),
+                         nuisance_warnings=" | ".join(est.diagnostics.warnings) if est.diagnostics is not None else "",
                          warnings=" | ".join(str(m) for _, m in res.get("warnings", []))))
     table = pd.DataFrame(rows)
     estimated = table["p_value"].notna() if "p_value" in table else pd.Series(False, index=table.index)
@@ -369,6 +390,16 @@ def _assemble(results: list[dict[str, Any]], screening: pd.DataFrame, study: Any
                               ignore_index=True).drop(columns="_size")
     seg_frame = pd.DataFrame(segments)
     return InsightTable(table, screening, seg_frame, estimates, refutations, sens, fdr, correction, level)
+
+
+#: How a sentence says what the effect of an on/off feature averages (continuous features always
+#: get the partially linear coefficient, said in the documentation).
+AVERAGE_PHRASES = {
+    "ate": " on average",
+    "att": " on average where it is used",
+    "ato": " on average over artwork that could have gone either way",
+    "plr": " (a weighted average)",
+}
 
 
 def insight_sentence(est: EffectEstimate, row: Any, sens: SensitivityResult | None, correction: str) -> str:
@@ -396,7 +427,8 @@ def insight_sentence(est: EffectEstimate, row: Any, sens: SensitivityResult | No
                 f"{q_name} = {row['q_value']:.2g}).")
     verb = "raises" if value > 0 else "lowers"
     what = "take rate" if logged else est.outcome
-    text = f"{subject} {verb} {what} by {size(value)} {interval} compared with other artwork for the same title"
+    average = AVERAGE_PHRASES.get(est.estimand, "") if est.scale == "0 -> 1" else ""
+    text = f"{subject} {verb} {what} by {size(value)}{average} {interval} compared with other artwork for the same title"
     if est.design != "within_test":
         text = text.replace(" compared with other artwork for the same title", "")
     refutation = str(row.get("refutation", ""))

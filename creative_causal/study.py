@@ -75,7 +75,8 @@ _TABLES = tuple(_SCHEMA)
 #: table, and in one table each (a column name that means a number elsewhere).
 _ID_COLUMNS = ("artwork_id", "test_id", "title_id", "cell_id", "feature", "id", "segment", "covariate", "treatment",
                "mediator", "test")
-_TABLE_ID_COLUMNS = {"overlap": ("level",)}
+_TABLE_ID_COLUMNS = {"overlap": ("level",),
+                     "insights": ("estimand", "outcome_model", "treatment_model", "nuisance_warnings", "warnings")}
 #: Settings every saved study records, with their type.
 _CONFIG_KEYS = {"outcome": str, "level": float, "fdr": float, "treatments": list, "n_cells": int, "n_tests": int}
 
@@ -364,6 +365,11 @@ def executive_summary(result: StudyResult) -> list[str]:
         if len(refuted):
             caveats.append(f"Refutation checks failed for {', '.join(map(str, refuted['feature']))}: read those "
                            "findings with caution.")
+    if "nuisance_warnings" in result.insights:
+        warned = result.insights[result.insights["nuisance_warnings"].map(lambda v: "" if pd.isna(v) else str(v)) != ""]
+        if len(warned):
+            caveats.append(f"The confounder models were weak for {', '.join(map(str, warned['feature']))} (see Nuisance "
+                           "models under Checks).")
     fragile = found[found["sentence"].astype(str).str.contains("would explain it away")]
     if len(fragile):
         caveats.append(f"{', '.join(map(str, fragile['feature']))} could be explained by a hidden factor as strong as "
@@ -411,6 +417,9 @@ class CreativeStudy:
     fdr : float, default=0.05
     correction : {"bh", "holm"}
     method : {"dml", "ols", "naive"}
+    estimand : {"ate", "att", "ato", "plr"}, default="ate"
+        What the effect of an on/off feature averages (see :func:`estimate_effect`);
+        continuous features get the partially linear coefficient.
     model_y, model_t : scikit-learn estimators, optional
     cv : int, default=5
     level : float, default=0.95
@@ -448,7 +457,8 @@ class CreativeStudy:
                  outcome: str | None = None, by: Sequence[str] | str | None = "auto",
                  extra_edges: Sequence[tuple[str, str]] = (), fdr: float = 0.05,
                  correction: Literal["bh", "holm"] = "bh", method: Literal["dml", "ols", "naive"] = "dml",
-                 model_y: Any = None, model_t: Any = None, cv: int = 5, level: float = 0.95,
+                 estimand: Literal["ate", "att", "ato", "plr"] = "ate", model_y: Any = None, model_t: Any = None,
+                 cv: int = 5, level: float = 0.95,
                  n_simulations: int = 100, mediation: Sequence[tuple[str, str]] | str = "auto", refute: bool = True,
                  images: Mapping[str, Any] | str | os.PathLike[str] | None = None, n_jobs: int = 1,
                  executor: Any = None, random_state: Any = None) -> None:
@@ -462,6 +472,7 @@ class CreativeStudy:
         self.fdr = fdr
         self.correction = correction
         self.method = method
+        self.estimand = estimand
         self.model_y = model_y
         self.model_t = model_t
         self.cv = cv
@@ -478,6 +489,7 @@ class CreativeStudy:
         check_fraction(self.fdr, "fdr", example="0.05")
         check_choice(self.correction, "correction", ("bh", "holm"))
         check_choice(self.method, "method", ("dml", "ols", "naive"))
+        check_choice(self.estimand, "estimand", ("ate", "att", "ato", "plr"))
         check_int(self.cv, "cv", minimum=2)
         check_level(self.level)
         check_int(self.n_simulations, "n_simulations", minimum=2)
@@ -536,7 +548,8 @@ class CreativeStudy:
             _check_treatments_in_graph(study, graph, treatments)
         found = discover_insights(study, treatments, graph=graph, outcome=outcome, fdr=self.fdr,
                                   correction=self.correction, by=by, refute=self.refute, method=self.method,
-                                  model_y=self.model_y, model_t=self.model_t, cv=self.cv, level=self.level,
+                                  estimand=self.estimand, model_y=self.model_y, model_t=self.model_t, cv=self.cv,
+                                  level=self.level,
                                   n_simulations=self.n_simulations, n_jobs=self.n_jobs, executor=self.executor,
                                   random_state=seed)
         if not found.estimates:
@@ -580,7 +593,8 @@ class CreativeStudy:
         srm = ab.srm(warn=False)
         errors = getattr(features, "errors", None)
         config = dict(outcome=outcome, by=list(by), fdr=self.fdr, correction=self.correction, level=found.level,
-                      method=self.method, cv=self.cv, n_simulations=self.n_simulations, treatments=treatments,
+                      method=self.method, estimand=self.estimand, cv=self.cv, n_simulations=self.n_simulations,
+                      treatments=treatments,
                       features=list(study.features), covariates=list(study.covariates),
                       mediation=[list(p) for p in pairs], refute=self.refute, random_state=seed,
                       n_cells=int(study.n_units), n_tests=int(study.n_clusters),

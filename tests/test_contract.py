@@ -104,9 +104,9 @@ def data():
 
 @pytest.fixture(scope="module")
 def estimate(data):
-    from sklearn.linear_model import LinearRegression
+    from sklearn.linear_model import LinearRegression, LogisticRegression
 
-    return cc.estimate_effect(data, "has_face", model_y=LinearRegression(), model_t=LinearRegression(), level=0.9,
+    return cc.estimate_effect(data, "has_face", model_y=LinearRegression(), model_t=LogisticRegression(), level=0.9,
                               random_state=0)
 
 
@@ -197,13 +197,15 @@ def results(data, estimate):
     fast = dict(model_y=LinearRegression(), model_t=LinearRegression(), random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cc.OverlapWarning)
-        found = cc.discover_insights(data, ["has_face", "brightness"], by="genre", n_simulations=20, level=0.9, **fast)
+        # one linear model_t serves a binary and a continuous feature: the partially linear estimand
+        found = cc.discover_insights(data, ["has_face", "brightness"], by="genre", n_simulations=20, level=0.9,
+                                     estimand="plr", **fast)
         out = {
             "EffectEstimate": estimate,
             "RefutationReport": cc.refute(estimate, data, n_simulations=20, level=0.9, random_state=0),
             "SensitivityResult": cc.sensitivity(estimate),
             "MediationResult": cc.mediation(data, "n_faces", "face_area", n_bootstrap=50, level=0.9, **fast),
-            "CATEResult": cc.estimate_cate(data, "has_face", by="genre", level=0.9, **fast),
+            "CATEResult": cc.estimate_cate(data, "has_face", by="genre", level=0.9, estimand="plr", **fast),
             "OverlapDiagnostics": cc.overlap(data, "has_face", model_t=None, random_state=0),
             "InsightTable": found,
             "StudyResult": cc.StudyResult.from_insights(found),

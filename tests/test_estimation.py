@@ -167,7 +167,11 @@ def test_result_object(study):
     assert frame.shape[0] == 1 and frame.loc[0, "level"] == 0.95
     assert est.ci_low < est.value < est.ci_high and est.pct_ci_low < est.pct_change < est.pct_ci_high
     text = est.summary()
-    assert "95% CI" in text and "clustered by test" in text and "tests where has_face does not vary" in text
+    assert "95% CI" in text and "clustered by test" in text and "estimand: ate (the average effect" in text
+    assert "Nuisance models: outcome model" in text and frame.loc[0, "estimand"] == "ate"
+    assert {"outcome_model", "outcome_r2", "propensity_auc", "share_clipped"} <= set(frame.columns)
+    plr = estimate_effect(study, "has_face", estimand="plr", random_state=0).summary()
+    assert "estimand: plr (the partially linear coefficient" in plr and "tests where has_face does not vary" in plr
     assert "<table" in est._repr_html_() and "Effect of has_face" in est._repr_html_()
     assert est.to_dict()["treatment"] == "has_face"
     ax = est.plot(truth=0.1)
@@ -226,7 +230,7 @@ def test_cate_merges_small_segments_and_tests_continuous_modifiers(study):
     assert len(merged) == 1 and "merged" in merged["flagged"].iloc[0]
     # nothing silently dropped: the country segments (small ones merged) hold every cell the estimate uses
     country = cate.table[cate.table["modifier"] == "country"]
-    assert country["n_cells"].sum() == estimate_effect(study, "has_face", method="ols").n_cells
+    assert country["n_cells"].sum() == estimate_effect(study, "has_face", random_state=0).n_cells
     assert set(country["segment"]) - {merged["segment"].iloc[0]} <= set(study.frame["country"])
     assert set(cate.moderation["modifier"]) == {"country", "popularity"}
     assert "per SD" in set(cate.table["segment"])

@@ -188,7 +188,7 @@ def saved_study(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = CreativeStudy(program.ab_results(check_srm=False), program.artworks, treatments=["has_face", "smile"],
-                               model_y=LinearRegression(), model_t=LinearRegression(), n_simulations=20,
+                               model_y=LinearRegression(), model_t=LinearRegression(), estimand="plr", n_simulations=20,
                                random_state=0).run()
     return result.save(tmp_path_factory.mktemp("study") / "study")
 

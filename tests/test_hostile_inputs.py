@@ -200,7 +200,7 @@ def saved(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = cc.CreativeStudy(program.ab_results(check_srm=False), program.artworks, treatments=["has_face"],
-                                  model_y=LinearRegression(), model_t=LinearRegression(), n_simulations=20,
+                                  model_y=LinearRegression(), model_t=LinearRegression(), estimand="plr", n_simulations=20,
                                   random_state=0).run()
     return result.save(tmp_path_factory.mktemp("s") / "study")
 

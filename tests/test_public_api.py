@@ -13,6 +13,7 @@ TOP_LEVEL = {
     "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
+    "NuisanceWarning",
     "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate",
     "overlap", "EffectEstimate", "refute", "RefutationReport", "sensitivity", "SensitivityResult", "e_value",
     "mediation", "MediationResult", "moderation", "discover_insights", "InsightTable", "CreativeStudy", "StudyResult",
@@ -54,7 +55,12 @@ def test_graph_and_estimation_names_are_pinned():
                                        "moderation", "Difference", "difference_in_means", "LinearFit", "wls_cluster",
                                        "demean", "group_means", "residualize", "ClusterSums", "bootstrap_counts",
                                        "subset_counts", "fit_dml", "DMLFit", "group_folds", "default_model", "prepare",
-                                       "Prepared"}
+                                       "Prepared",
+                                       # issue 13: estimands and the nuisance library
+                                       "ESTIMANDS", "ESTIMAND_TEXT", "DR_ESTIMANDS", "fit_aipw", "AIPWFit", "DRScores",
+                                       "score_parts", "within_test_inputs", "NuisanceDiagnostics", "Nuisance",
+                                       "fit_nuisance", "candidates", "PROPENSITY_FLOOR", "is_binary",
+                                       "resolve_confounders"}
 
 
 def test_trust_layer_names_are_pinned():

@@ -104,6 +104,10 @@ class ProgramTruth(ResultMixin):
         largest face's area (``face_area`` and its child ``closeup``), on face artworks.
     edges : tuple of (str, str)
         The true edges among features.
+    unit_effects : DataFrame
+        Each artwork's own effect of each feature (rows: artwork ids; face features NaN on
+        artwork without a face), so a truth can be averaged over any population or weights
+        (:meth:`effect_over`).
 
     Notes
     -----
@@ -117,6 +121,27 @@ class ProgramTruth(ResultMixin):
     by_genre: pd.DataFrame
     mediation: pd.DataFrame
     edges: tuple[tuple[str, str], ...] = TRUE_EDGES
+    unit_effects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
+
+    def effect_over(self, feature: str, artworks: Any = None, weights: Any = None) -> float:
+        """The true effect of ``feature`` averaged over some artworks, optionally weighted (e.g.
+        by impressions, as the estimators weight cells); face features average over the
+        artworks with a face among them.
+
+        Examples
+        --------
+        >>> p = simulate_program(40, random_state=1)
+        >>> round(p.truth.effect_over("brightness"), 6) == round(p.truth.effect("brightness"), 6)
+        True
+        """
+        if feature not in self.unit_effects:
+            raise UnknownNameError(f"no true effect for {feature!r}.{did_you_mean(str(feature), self.unit_effects.columns)}")
+        values = self.unit_effects[feature] if artworks is None else self.unit_effects[feature].reindex(list(artworks))
+        w = np.ones(len(values)) if weights is None else np.asarray(weights, dtype=float)
+        keep = values.notna().to_numpy()
+        if not keep.any():
+            return float("nan")
+        return float(np.average(values.to_numpy()[keep], weights=w[keep]))
 
     def effect(self, feature: str, genre: str | None = None) -> float:
         """The true total effect of ``feature`` (log scale), overall or in one genre."""
@@ -228,6 +253,9 @@ def simulate_program(
     artwork_confounding: float = 1.0,
     unobserved_confounding: float = 0.0,
     cell_noise: float = 0.04,
+    effect_propensity: float = 0.0,
+    nonlinear_confounding: float = 0.0,
+    extra_covariates: int = 0,
     single_cell_share: float = 0.0,
     srm_share: float = 0.0,
     srm_size: float = 0.10,
@@ -268,6 +296,19 @@ def simulate_program(
         estimate of ``has_face`` is biased downwards, more so as it grows.
     cell_noise : float, default=0.04
         Standard deviation of artwork appeal not explained by features (log scale).
+    effect_propensity : float, default=0.0
+        How much the face effect grows with the artwork's propensity to have a face: the
+        direct face effect is multiplied by ``1 + effect_propensity * (2 p - 1)`` where ``p`` is
+        that propensity (within [0, 2] at 1). Then the partially linear coefficient, which
+        weights artworks by ``p (1 - p)``, and the average effect differ.
+    nonlinear_confounding : float, default=0.0
+        Adds a confounder that acts nonlinearly: a poster's brightness driver raises both the
+        chance of a face (quadratically) and take rate (through a sine), so models linear in
+        the confounders are biased and flexible ones are not.
+    extra_covariates : int, default=0
+        Artwork-level covariates ``cov_1 ... cov_k`` (standard normal) that confound the face
+        effect weakly and linearly, as the many small covariates of real data do (their own
+        generator: the rest of the programme is the same as without them).
     single_cell_share : float, default=0.0
         Share of titles tested with a single cell (no within-test comparison possible).
     srm_share, srm_size : float
@@ -301,13 +342,17 @@ def simulate_program(
     n_titles, effects = _check_args(n_titles, cells_per_test, impressions_per_cell, effects, single_cell_share,
                                     srm_share, srm_size, heterogeneity=heterogeneity, confounding=confounding,
                                     title_confounding=title_confounding, artwork_confounding=artwork_confounding,
-                                    unobserved_confounding=unobserved_confounding, cell_noise=cell_noise)
+                                    unobserved_confounding=unobserved_confounding, cell_noise=cell_noise,
+                                    effect_propensity=effect_propensity, nonlinear_confounding=nonlinear_confounding)
+    extra_covariates = check_int(extra_covariates, "extra_covariates", minimum=0, maximum=1000)
     seed = draw_seed(random_state, bits=32)
     config = dict(n_titles=n_titles, cells_per_test=list(cells_per_test), impressions_per_cell=impressions_per_cell,
                   effects=dict(effects), heterogeneity=heterogeneity, confounding=confounding,
                   title_confounding=title_confounding, artwork_confounding=artwork_confounding,
                   unobserved_confounding=unobserved_confounding, cell_noise=cell_noise,
-                  single_cell_share=single_cell_share, srm_share=srm_share, srm_size=srm_size, random_state=seed)
+                  effect_propensity=effect_propensity, nonlinear_confounding=nonlinear_confounding,
+                  extra_covariates=extra_covariates, single_cell_share=single_cell_share, srm_share=srm_share,
+                  srm_size=srm_size, random_state=seed)
     rng = np.random.default_rng(seed)
     tc = confounding * title_confounding
     ac = confounding * artwork_confounding
@@ -336,9 +381,12 @@ def simulate_program(
         "area": rng.normal(size=n), "thirds_pos": rng.beta(4, 2, size=n), "smile": rng.random(size=n),
         "z": rng.normal(size=(n, 10)), "cell": rng.normal(scale=cell_noise, size=n),
     }
+    # extra covariates come from a generator of their own, so the rest of the programme is unchanged
+    covariates = np.random.default_rng([seed, 1]).normal(size=(n, extra_covariates)) if extra_covariates else None
     ctx = dict(g=g, popularity=popularity[t], star=star[t], title_face=title_face[t], style=title_style[t],
                text=title_text[t], country=np.array(COUNTRIES)[country[t]], title_noise=title_noise[t],
-               tc=tc, ac=ac, u=unobserved_confounding, heterogeneity=heterogeneity, effects=effects)
+               tc=tc, ac=ac, u=unobserved_confounding, heterogeneity=heterogeneity, effects=effects,
+               effect_propensity=effect_propensity, nonlinear=nonlinear_confounding, covariates=covariates)
     world = _structural(ctx, noise)
 
     # ---- impressions and plays
@@ -367,6 +415,8 @@ def simulate_program(
         "genre": g, "country": ctx["country"], "popularity": np.round(popularity[t], 6),
     })
     artworks = pd.DataFrame({f: world[f] for f in FEATURES}, index=pd.Index(artwork_ids, name="artwork_id"))
+    for j in range(extra_covariates):
+        artworks[f"cov_{j + 1}"] = np.round(covariates[:, j], 6)
     for f in ("has_face", "n_faces", "closeup", "has_text"):
         artworks[f] = artworks[f].astype(np.int64)
     base_eta = np.log(0.045) + 0.30 * popularity + np.array([_GENRE_BASE[x] for x in np.array(GENRES)[genre]]) \
@@ -376,7 +426,7 @@ def simulate_program(
                            "baseline_take_rate": np.exp(base_eta), "injected_srm": srm & (k > 1)})
     latent = pd.DataFrame({"S": noise["S"], "U": noise["U"], "V": star[t], "eta": world["eta"]},
                           index=pd.Index(artwork_ids, name="artwork_id"))
-    truth = _truth(ctx, noise, world)
+    truth = _truth(ctx, noise, world, artwork_ids)
     return SimulatedProgram(cells=cells, artworks=artworks, titles=titles, truth=truth, latent=latent, config=config)
 
 
@@ -409,6 +459,11 @@ def _check_args(n_titles: Any, cells_per_test: Any, impressions_per_cell: Any, e
     return n_titles, merged
 
 
+def _covariate_weights(k: int, size: float) -> np.ndarray:
+    """Fixed, alternating weights of the extra covariates, scaled so their sum has sd ``size``."""
+    return size * np.where(np.arange(k) % 2 == 0, 1.0, -0.5) / np.sqrt(max(k, 1) * 0.625)
+
+
 def _lookup(table: Mapping[str, float], g: np.ndarray) -> np.ndarray:
     return np.array([table[x] for x in g]) if g.size else np.zeros(0)
 
@@ -428,6 +483,12 @@ def _structural(ctx: dict[str, Any], noise: dict[str, np.ndarray], do: Mapping[s
 
     logit = (0.2 + tc * _lookup(_GENRE_FACE, g) + tc * 0.5 * ctx["popularity"] + tc * 0.8 * ctx["star"]
              + ctx["title_face"] + ac * 1.0 * S + u * noise["U"])
+    # the brightness driver before clipping: a poster's lighting, which the nonlinear confounder acts through
+    lighting = 0.45 + tc * (_lookup(_GENRE_BRIGHT, g) - 0.45) + 0.07 * sty[:, 0] + 0.05 * z[:, 0] + ac * 0.05 * S
+    if ctx.get("nonlinear"):
+        logit = logit + ctx["nonlinear"] * (60.0 * (lighting - 0.45) ** 2 - 0.6)
+    if ctx.get("covariates") is not None:
+        logit = logit + ac * ctx["covariates"] @ _covariate_weights(ctx["covariates"].shape[1], 0.6)
     face = put("has_face", (logit + noise["face"] > 0).astype(float))
     nf = put("n_faces", face * (1.0 + np.minimum(noise["crowd"], 7)))
     area = np.clip(0.07 * np.maximum(nf, 1.0) ** -0.6 * np.exp(0.5 * noise["area"]), 0.003, 0.6)
@@ -436,8 +497,7 @@ def _structural(ctx: dict[str, Any], noise: dict[str, np.ndarray], do: Mapping[s
     put("face_thirds", face * noise["thirds_pos"])
     mean = 0.4 + tc * (_lookup(_GENRE_SMILE, g) - 0.4)
     put("smile", face * np.clip(mean + 0.25 * (noise["smile"] - 0.5) * 2, 0.0, 1.0))
-    put("brightness", np.clip(0.45 + tc * (_lookup(_GENRE_BRIGHT, g) - 0.45) + 0.07 * sty[:, 0] + 0.05 * z[:, 0]
-                              + ac * 0.05 * S, 0.02, 0.98))
+    put("brightness", np.clip(lighting, 0.02, 0.98))
     put("contrast", np.clip(0.35 + 0.05 * sty[:, 1] + 0.06 * z[:, 1], 0.0, 1.0))
     colour = put("colorfulness", np.clip(0.35 + tc * (_lookup(_GENRE_COLOR, g) - 0.35) + 0.07 * sty[:, 2]
                                          + 0.06 * z[:, 2], 0.0, 1.0))
@@ -457,6 +517,13 @@ def _structural(ctx: dict[str, Any], noise: dict[str, np.ndarray], do: Mapping[s
     eta = (np.log(0.045) + 0.30 * ctx["popularity"] + _lookup(_GENRE_BASE, g) + _lookup(_COUNTRY_BASE, ctx["country"])
            + tc * 0.15 * ctx["star"] + ctx["title_noise"] - 0.04 * u * noise["U"] + noise["cell"])
     face_scale = 1.0 + ctx["heterogeneity"] * (_lookup(GENRE_FACE_EFFECT, g) - 1.0)
+    if ctx.get("effect_propensity"):
+        propensity = 1.0 / (1.0 + np.exp(-logit))  # the logistic noise makes this P(face)
+        face_scale = face_scale * (1.0 + ctx["effect_propensity"] * (2.0 * propensity - 1.0))
+    if ctx.get("nonlinear"):
+        eta = eta + ctx["nonlinear"] * 0.06 * np.sin(25.0 * (lighting - 0.45))
+    if ctx.get("covariates") is not None:
+        eta = eta + ctx["covariates"] @ _covariate_weights(ctx["covariates"].shape[1], 0.03)
     eta = eta + beta["has_face"] * face_scale * w["has_face"]
     for name in FEATURES:
         if name != "has_face":
@@ -465,10 +532,12 @@ def _structural(ctx: dict[str, Any], noise: dict[str, np.ndarray], do: Mapping[s
     return w
 
 
-def _truth(ctx: dict[str, Any], noise: dict[str, np.ndarray], world: dict[str, np.ndarray]) -> ProgramTruth:
+def _truth(ctx: dict[str, Any], noise: dict[str, np.ndarray], world: dict[str, np.ndarray],
+           ids: np.ndarray) -> ProgramTruth:
     g = ctx["g"]
     face = world["has_face"] > 0
     rows, genre_rows = [], []
+    units: dict[str, np.ndarray] = {}
     for name in FEATURES:
         if name in BINARY:
             lo, hi = _structural(ctx, noise, {name: 0.0}), _structural(ctx, noise, {name: 1.0})
@@ -482,6 +551,7 @@ def _truth(ctx: dict[str, Any], noise: dict[str, np.ndarray], world: dict[str, n
             scale, width = "per unit", _DELTA
         mask = face if name in FACE_FEATURES else np.ones(g.size, dtype=bool)
         d_eta = (hi["eta"] - lo["eta"]) / width
+        units[name] = np.where(mask, d_eta, np.nan)
         d_pp = 100 * (np.minimum(np.exp(hi["eta"]), 0.9) - np.minimum(np.exp(lo["eta"]), 0.9)) / width
         effect = float(d_eta[mask].mean()) if mask.any() else float("nan")
         rows.append(dict(feature=name, effect=effect, pct_change=100 * np.expm1(effect),
@@ -502,7 +572,8 @@ def _truth(ctx: dict[str, Any], noise: dict[str, np.ndarray], world: dict[str, n
                                    indirect=total_e - direct_e,
                                    proportion_mediated=(total_e - direct_e) / total_e if total_e else float("nan"),
                                    population="artwork with a face")])
-    return ProgramTruth(effects=pd.DataFrame(rows), by_genre=pd.DataFrame(genre_rows), mediation=mediation)
+    return ProgramTruth(effects=pd.DataFrame(rows), by_genre=pd.DataFrame(genre_rows), mediation=mediation,
+                        unit_effects=pd.DataFrame(units, index=pd.Index(ids, name="artwork_id")))
 
 
 def truth_to_json(truth: ProgramTruth, config: Mapping[str, Any]) -> str:

@@ -16,7 +16,9 @@ from .._validation import check_choice, check_column, check_int, check_level, ch
 from ..exceptions import InvalidParameterError, UnknownNameError
 from ..experiments import LOG_OUTCOMES, as_study_data
 from ..plotting import interval_plot
+from ._aipw import DR_ESTIMANDS, fit_aipw
 from ._dml import fit_dml, group_folds
+from ._estimate import ESTIMANDS, choose_estimand
 from ._inference import wls_cluster
 from ._models import default_model, seeded
 from ._prepare import AUTO, DESIGNS, prepare, resolve_confounders
@@ -42,6 +44,8 @@ class CATEResult(ResultMixin):
         modifier interaction (clustered Wald test) and a ``verdict``.
     level : float
     method : str
+    estimand : str
+        What each segment's effect averages (as :attr:`EffectEstimate.estimand`).
     """
 
     treatment: str
@@ -50,6 +54,7 @@ class CATEResult(ResultMixin):
     moderation: pd.DataFrame
     level: float
     method: str
+    estimand: str = "plr"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per segment (a copy of ``table``)."""
@@ -58,7 +63,8 @@ class CATEResult(ResultMixin):
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: settings, segment rows and moderation tests."""
         return json_safe({"treatment": self.treatment, "outcome": self.outcome, "level": self.level,
-                          "method": self.method, "segments": self.table, "moderation": self.moderation})
+                          "method": self.method, "estimand": self.estimand, "segments": self.table,
+                          "moderation": self.moderation})
 
     def effect(self, segment: str, modifier: str | None = None) -> float:
         """The effect in one segment (e.g. ``"drama"``)."""
@@ -74,7 +80,8 @@ class CATEResult(ResultMixin):
         return f"Effect of {self.treatment} by segment"
 
     def summary(self) -> str:
-        lines = [f"Effect of {self.treatment} by segment ({self.method}; {self.level:.0%} intervals):"]
+        lines = [f"Effect of {self.treatment} by segment ({self.method}; estimand {self.estimand}; "
+                 f"{self.level:.0%} intervals):"]
         for r in self.table.itertuples(index=False):
             flag = f"  [{r.flagged}]" if r.flagged else ""
             lines.append(f"  {r.modifier}={r.segment:<22} {r.value:+.4f} ({r.ci_low:+.4f} to {r.ci_high:+.4f}), "
@@ -99,6 +106,7 @@ def estimate_cate(
     by: Sequence[str] | str | None = None,
     modifiers: Sequence[str] | None = None,
     method: Literal["linear", "forest"] = "linear",
+    estimand: Literal["ate", "att", "ato", "plr"] | None = None,
     graph: Any = None,
     confounders: Sequence[str] | None = None,
     design: Literal["within_test", "pooled"] = "within_test",
@@ -114,12 +122,16 @@ def estimate_cate(
     """Effects per segment (``by``) or along continuous ``modifiers``, with moderation tests.
 
     The nuisance models are fitted once (cross-fitted, as in :func:`estimate_effect`); each
-    segment's effect is the final-stage regression on that segment's residuals, with
-    errors clustered by test. Segments with fewer than ``min_tests`` informative tests are
-    merged into one "other" segment and flagged, never dropped. The moderation test (the
-    source work's Baron-Kenny moderator) is the clustered Wald test that all treatment x
-    segment interactions are zero. ``method="forest"`` fits econml's CausalForestDML on the
-    continuous ``modifiers`` and reports effects by modifier quartile.
+    segment's effect solves the estimand's score on that segment's cells (the doubly robust
+    score averaged over the segment for ``"ate"``, ``"att"`` and ``"ato"``, the default for a
+    0/1 treatment; the final-stage regression on the segment's residuals for ``"plr"``), with
+    errors clustered by test. Along a continuous modifier the effect's linear projection on
+    the standardised modifier is reported (its slope: the change in effect per SD).
+    Segments with fewer than ``min_tests`` tests are merged into one "other" segment and
+    flagged, never dropped. The moderation test (the source work's Baron-Kenny moderator)
+    is the clustered Wald test that all segments share one effect. ``method="forest"`` fits
+    econml's CausalForestDML on the continuous ``modifiers`` and reports effects by modifier
+    quartile.
 
     Examples
     --------
@@ -153,33 +165,48 @@ def estimate_cate(
     if method == "forest":
         if not modifiers:
             raise InvalidParameterError("method='forest' needs continuous modifiers=[...].")
+        if estimand not in (None, "plr"):
+            raise InvalidParameterError(f"method='forest' estimates the partially linear effect locally; estimand="
+                                        f"{estimand!r} is for method='linear'.")
         return _forest(prep, list(modifiers), model_y, model_t, cv, level, random_state)
-    fit = fit_dml(prep, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state)
+    if estimand is not None:
+        check_choice(estimand, "estimand", ESTIMANDS)
+    estimand = choose_estimand(estimand, "dml", prep.frame[treatment], treatment, ())
+    if estimand in DR_ESTIMANDS:
+        # the doubly robust score keeps the tests where the treatment does not vary
+        prep = prepare(study, treatment, outcome, found, design, cluster, weights, keep_constant_tests=True)
+        dr = fit_aipw(prep, estimand=estimand, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state)
+        numerator, denominator = dr.numerator, dr.denominator
+        label = f"doubly robust scores per segment ({estimand})"
+    else:
+        fit = fit_dml(prep, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state)
+        numerator, denominator = fit.t_res * fit.y_res, fit.t_res**2
+        label = "double ML residuals, final stage per segment"
     rows, moderation = [], []
     logged = prep.outcome in LOG_OUTCOMES
     for col in by:
-        seg_rows, dummies = segment_effects(col, prep.frame[col].astype(str).to_numpy(), fit.y_res, fit.t_res,
+        seg_rows, dummies = segment_effects(col, prep.frame[col].astype(str).to_numpy(), numerator, denominator,
                                             prep.weights, prep.codes, min_tests=min_tests, level=level, logged=logged)
         rows += seg_rows
-        moderation.append(_wald(col, fit.y_res, fit.t_res, dummies, prep, level))
+        moderation.append(_wald(col, numerator, denominator, dummies, prep, level))
     for col in modifiers:
         x = prep.frame[col].to_numpy(dtype=float)
         z = (x - x.mean()) / (x.std() or 1.0)
-        inter = wls_cluster(fit.y_res, np.column_stack([fit.t_res, fit.t_res * z]), prep.weights, prep.codes)
+        inter = wls_cluster(numerator, np.column_stack([np.ones(len(z)), z]), prep.weights, prep.codes,
+                            denominator=denominator)
         value, se = float(inter.coef[1]), float(np.sqrt(inter.cov[1, 1]))
         crit = inter.critical_value(level)
         rows.append(dict(modifier=col, segment="per SD", value=value, std_error=se, ci_low=value - crit * se,
                          ci_high=value + crit * se, p_value=inter.p_value(value, se), pct_change=np.nan,
                          n_cells=prep.n_cells, n_tests=prep.n_informative_tests, flagged="change in effect per SD"))
-        moderation.append(_wald(col, fit.y_res, fit.t_res, z[:, None], prep, level))
-    return CATEResult(treatment, prep.outcome, pd.DataFrame(rows), pd.DataFrame(moderation), level,
-                      "double ML residuals, final stage per segment")
+        moderation.append(_wald(col, numerator, denominator, z[:, None], prep, level))
+    return CATEResult(treatment, prep.outcome, pd.DataFrame(rows), pd.DataFrame(moderation), level, label, estimand)
 
 
-def segment_effects(col: str, labels: np.ndarray, y_res: np.ndarray, t_res: np.ndarray, weights: np.ndarray,
+def segment_effects(col: str, labels: np.ndarray, numerator: np.ndarray, denominator: np.ndarray, weights: np.ndarray,
                     codes: np.ndarray | None, *, min_tests: int = 10, level: float = 0.95, logged: bool = True
                     ) -> tuple[list[dict[str, Any]], np.ndarray | None]:
-    """The final stage per segment of ``col``, with errors clustered by test.
+    """An estimate's score solved per segment of ``col``, with errors clustered by test.
 
     Parameters
     ----------
@@ -187,12 +214,15 @@ def segment_effects(col: str, labels: np.ndarray, y_res: np.ndarray, t_res: np.n
         The segment column's name (e.g. ``"genre"``), for the rows.
     labels : ndarray of str
         Each cell's segment.
-    y_res, t_res, weights : ndarray
-        The fitted final stage's residuals and precision weights (:class:`FittedStage`).
+    numerator, denominator, weights : ndarray
+        The estimate's score terms and precision weights (:attr:`FittedStage.numerator`,
+        :attr:`FittedStage.denominator`): the segment's effect is ``sum w num / sum w den``
+        over its cells (the final-stage regression on its residuals for the partially linear
+        model, the average doubly robust score for the ATE).
     codes : ndarray or None
         Cluster (test) codes for the standard errors.
     min_tests : int, default=10
-        Segments with fewer informative tests are merged into one flagged "other" segment.
+        Segments with fewer tests are merged into one flagged "other" segment.
     level : float, default=0.95
     logged : bool, default=True
         The outcome is a log take rate (adds ``pct_change``).
@@ -214,12 +244,13 @@ def segment_effects(col: str, labels: np.ndarray, y_res: np.ndarray, t_res: np.n
     rows = []
     for seg in sorted(set(merged), key=lambda s: (s.startswith("other: "), s)):
         m = merged == seg
-        one = wls_cluster(y_res[m], t_res[m][:, None], weights[m], codes[m] if codes is not None else None)
+        one = wls_cluster(numerator[m], np.ones(int(m.sum())), weights[m], codes[m] if codes is not None else None,
+                          denominator=denominator[m])
         value, se = float(one.coef[0]), float(np.sqrt(one.cov[0, 0]))
         crit = one.critical_value(level)
         flagged = f"merged: fewer than {min_tests} informative tests each" if seg.startswith("other: ") else ""
         if one.n_clusters < min_tests and not flagged:
-            flagged = f"only {one.n_clusters} informative tests"
+            flagged = f"only {one.n_clusters} tests"
         rows.append(dict(modifier=col, segment=seg, value=value, std_error=se, ci_low=value - crit * se,
                          ci_high=value + crit * se, p_value=one.p_value(value, se),
                          pct_change=pct(value) if logged else np.nan, n_cells=int(m.sum()),
@@ -229,12 +260,13 @@ def segment_effects(col: str, labels: np.ndarray, y_res: np.ndarray, t_res: np.n
     return rows, dummies
 
 
-def _wald(col: str, y_res: np.ndarray, t_res: np.ndarray, extra: np.ndarray | None, prep: Any,
+def _wald(col: str, numerator: np.ndarray, denominator: np.ndarray, extra: np.ndarray | None, prep: Any,
           level: float) -> dict[str, Any]:
+    """Clustered Wald test that the effect does not vary with the columns of ``extra``."""
     if extra is None:
         return dict(modifier=col, statistic=0.0, df=0, p_value=1.0, verdict="one segment: nothing to compare")
-    z = np.column_stack([t_res, t_res[:, None] * extra])
-    fit = wls_cluster(y_res, z, prep.weights, prep.codes)
+    z = np.column_stack([np.ones(len(numerator)), extra])
+    fit = wls_cluster(numerator, z, prep.weights, prep.codes, denominator=denominator)
     b = fit.coef[1:]
     v = fit.cov[1:, 1:]
     stat = float(b @ np.linalg.pinv(v) @ b)

@@ -1,19 +1,21 @@
-"""Double machine learning through econml's LinearDML, with folds that keep each test
-together and standard errors clustered by test computed from the final stage."""
+"""Double machine learning for the partially linear model: outcome and treatment residualised
+on the confounders by cross-fitted nuisance models (every test in one fold, models chosen by
+out-of-fold loss), then a weighted final-stage regression with standard errors clustered by
+test."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import is_classifier
 
-from .._config import limit_native_threads
 from .._validation import check_int, check_random_state, draw_seed
 from ..exceptions import EstimationError
+from ._diagnostics import NuisanceDiagnostics, diagnose
 from ._inference import LinearFit, wls_cluster
-from ._models import default_model, seeded
+from ._models import Nuisance, fit_nuisance
 from ._prepare import Prepared
 
 
@@ -53,8 +55,9 @@ class DMLFit:
     design : ndarray
         Columns of the final stage: ``[1, modifiers...]``.
     folds : list of (train, test)
-    econml_estimate : float
-        econml's own (unweighted) final-stage estimate, kept so tests can check ours.
+    nuisances : tuple of Nuisance
+        The outcome and treatment models, with every candidate's out-of-fold loss.
+    diagnostics : NuisanceDiagnostics
     """
 
     y_res: np.ndarray
@@ -62,55 +65,46 @@ class DMLFit:
     final: LinearFit
     design: np.ndarray
     folds: list[tuple[np.ndarray, np.ndarray]]
-    econml_estimate: float
+    nuisances: tuple[Nuisance, ...]
+    diagnostics: NuisanceDiagnostics
 
 
 def fit_dml(prep: Prepared, *, model_y: Any = None, model_t: Any = None, cv: int = 5, random_state: Any = None,
             modifiers: np.ndarray | None = None) -> DMLFit:
-    """Residualise outcome and treatment with cross-fitted nuisance models (econml LinearDML)
-    and fit the final stage with cluster-robust errors.
+    """Residualise outcome and treatment with cross-fitted nuisance models and fit the final
+    stage with cluster-robust errors (the partially linear model).
 
-    The nuisance models are fitted without precision weights: they estimate conditional means,
-    which weights do not change, and scikit-learn's histogram boosting bins weighted data 10 to
-    30 times more slowly. The final stage, which gives the estimate, is weighted. Native
-    thread pools are capped during the fit (:func:`creative_causal.config_context`).
+    The nuisance models are chosen per data set by out-of-fold loss from a small library
+    (:func:`candidates`) unless given, and fitted without precision weights: they estimate
+    conditional means, which weights do not change (and scikit-learn's histogram boosting bins
+    weighted data 10 to 30 times more slowly). The final stage, which gives the estimate, is
+    weighted. Native thread pools are capped during the fits.
 
     Parameters
     ----------
     prep : Prepared
         From :func:`prepare`.
     model_y, model_t : scikit-learn estimators, optional
-        Default: :func:`default_model` (a classifier for a binary treatment in the pooled design).
+        Used as given instead of the library (a classifier for ``model_t`` models a binary
+        treatment's propensity in the pooled design).
     cv : int, default=5
     random_state : int, Generator or None
     modifiers : ndarray, optional
         Columns along which the effect varies in the final stage.
     """
-    from econml.dml import LinearDML
-    from sklearn.base import is_classifier
-
     rng = check_random_state(random_state)
     seed = draw_seed(rng)
-    # a binary treatment in the pooled design gets a propensity (classifier); a regressor the user
-    # passes for it models E[T | W] directly, which for 0/1 is the same quantity
-    discrete = prep.binary and prep.design == "pooled" and (model_t is None or is_classifier(model_t))
-    model_y = model_y if model_y is not None else default_model("regression", random_state=seed)
-    if model_t is None:
-        model_t = default_model("classification" if discrete else "regression", random_state=seed)
     folds = group_folds(prep.codes, prep.n_cells, cv, rng)
-    est = LinearDML(model_y=seeded(model_y, seed), model_t=seeded(model_t, seed), discrete_treatment=discrete,
-                    cv=folds, random_state=seed, fit_cate_intercept=True)
-    t = prep.t.astype(int) if discrete else prep.t
-    w = prep.features if prep.features.shape[1] else None
-    with warnings.catch_warnings(), limit_native_threads():
-        # econml warns that it cannot check fold stratification for custom splits, and sklearn
-        # about feature names; neither applies: folds are ours and arrays carry no names.
-        warnings.filterwarnings("ignore", message=".*(stratif|feature names).*", category=UserWarning)
-        est.fit(prep.y, t, X=modifiers, W=w, cache_values=True, inference=None)
-    y_res, t_res, *_ = est.residuals_
-    y_res = np.asarray(y_res, dtype=float).ravel()
-    t_res = np.asarray(t_res, dtype=float).reshape(len(y_res), -1)[:, 0]
+    # a binary treatment in the pooled design gets a propensity (a classifier); a regressor the
+    # user passes for it models E[T | W] directly, the same quantity for 0/1
+    classify = prep.binary and prep.design == "pooled" and (model_t is None or is_classifier(model_t))
+    ny = fit_nuisance("outcome", "regression", prep.features, prep.y, folds, model=model_y, random_state=seed)
+    t = prep.t.astype(int) if classify else prep.t
+    nt = fit_nuisance("treatment", "classification" if classify else "regression", prep.features, t, folds,
+                      model=model_t, random_state=seed)
+    y_res = prep.y - ny.prediction
+    t_res = prep.t - nt.prediction
     design = np.ones((len(y_res), 1)) if modifiers is None else np.hstack([np.ones((len(y_res), 1)), modifiers])
     final = wls_cluster(y_res, t_res[:, None] * design, prep.weights, prep.codes)
-    econml_value = float(np.mean(est.effect(modifiers))) if modifiers is not None else float(np.ravel(est.intercept_)[0])
-    return DMLFit(y_res, t_res, final, design, folds, econml_value)
+    diagnostics = diagnose(ny, nt, y=prep.y, t=t, outcome_prediction=ny.prediction, feature=prep.treatment)
+    return DMLFit(y_res, t_res, final, design, folds, (ny, nt), diagnostics)

@@ -10,14 +10,19 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_choice, check_column, check_int, check_level, draw_seed
+from ..exceptions import InvalidParameterError
 from ..experiments import LOG_OUTCOMES, as_study_data
+from ._aipw import DR_ESTIMANDS, DRScores, fit_aipw
+from ._diagnostics import NuisanceDiagnostics
 from ._dml import fit_dml
 from ._inference import LinearFit, residualize, wls_cluster
-from ._prepare import AUTO, DESIGNS, Prepared, prepare, resolve_confounders, units_text
+from ._prepare import AUTO, DESIGNS, Prepared, is_binary, prepare, resolve_confounders, units_text
 from ._result import EffectEstimate, FittedStage, nuisance_design, pct
 
 Method = Literal["dml", "ols", "naive"]
 METHODS = ("dml", "ols", "naive")
+Estimand = Literal["ate", "att", "ato", "plr"]
+ESTIMANDS = ("ate", "att", "ato", "plr")
 
 
 def estimate_effect(
@@ -32,6 +37,7 @@ def estimate_effect(
     cluster: str | None = AUTO,
     weights: str | None = AUTO,
     by: Sequence[str] | str | None = None,
+    estimand: Estimand | None = None,
     model_y: Any = None,
     model_t: Any = None,
     cv: int = 5,
@@ -56,9 +62,9 @@ def estimate_effect(
         Adjust for exactly these instead (checked against ``graph`` when both are given:
         a descendant of the treatment raises :class:`IdentificationError`).
     method : {"dml", "ols", "naive"}, default="dml"
-        Double ML (econml LinearDML, cross-fitted nuisance models); weighted least squares
-        with the same design and linear confounders; or the plain difference of means
-        (no adjustment, kept to show bias).
+        Double ML (cross-fitted nuisance models chosen by out-of-fold loss, see
+        ``estimand``); weighted least squares with the same design and linear confounders;
+        or the plain difference of means (no adjustment, kept to show bias).
     design : {"within_test", "pooled"}, default="within_test"
         ``within_test`` compares artworks of the same test: outcome, treatment and
         confounders are demeaned within each test (test means stay in the nuisance models as
@@ -73,12 +79,24 @@ def estimate_effect(
         StudyData's segments, e.g. genre and country), as in :func:`estimate_cate`. The
         reported effect is then the average over cells of the segment effects (segment
         levels with fewer than 20 informative tests join the reference level). By default
-        (None) the final stage has one slope: the standard partially linear estimand, which
-        weights segments by their treatment variance. Measured: the single slope covers
-        better (see docs/estimation.md); per-segment effects are :func:`estimate_cate`'s job.
+        (None) the final stage has one slope. Only for ``estimand="plr"``: the doubly robust
+        estimands already average over all artwork; per-segment effects are
+        :func:`estimate_cate`'s job.
+    estimand : {"ate", "att", "ato", "plr"}, optional
+        What the effect averages. ``"ate"``: the average effect of switching the component
+        on, over all artwork (the default for a 0/1 treatment with double ML); ``"att"``:
+        over the artwork that has it; ``"ato"``: overlap-weighted, for poor overlap (artwork
+        that could have gone either way counts most); all three by the doubly robust (AIPW)
+        score. ``"plr"``: the partially linear coefficient, a weighted average of the effect
+        that leans on artwork whose treatment is least predictable from the confounders (the
+        only estimand of a continuous treatment, and of ``method="ols"``). The naive method
+        estimates the unadjusted ``"difference"``.
     model_y, model_t : scikit-learn estimators, optional
-        Nuisance models (default: :func:`default_model`, histogram gradient boosting; a
-        classifier for ``model_t`` with a binary treatment in the pooled design).
+        Nuisance models, used as given (fitted per arm for ``model_y`` with a doubly robust
+        estimand; a classifier for ``model_t`` models a propensity). Default: chosen per
+        data set by out-of-fold loss from a constant, a regularised linear model, histogram
+        gradient boosting and (up to 20 000 cells) a random forest; the choice, every
+        candidate's loss and the diagnostics are in ``diagnostics``.
     cv : int, default=5
         Cross-fitting folds; every test stays in one fold.
     level : float, default=0.95
@@ -92,19 +110,26 @@ def estimate_effect(
 
     Notes
     -----
-    Standard errors are clustered by test (CR1, t with G - 1 degrees of freedom), computed
-    from the final-stage regression of outcome residuals on treatment residuals: econml's
-    ``groups=`` only keeps a test inside one fold and does not cluster its errors.
+    Standard errors are clustered by test (CR1, t with G - 1 degrees of freedom), from the
+    score of the estimand (the final-stage regression of outcome residuals on treatment
+    residuals for ``"plr"``; the influence function of the doubly robust score otherwise).
+    Cross-fitting keeps every test in one fold. With a doubly robust estimand in the
+    within-test design, the outcome is each cell's contrast with the rest of its test, and
+    the tests where the treatment does not vary stay in (see :func:`fit_aipw`); their cells
+    count in the average. Propensities are clipped to [0.01, 0.99]; how many, and in which
+    tests, is in ``diagnostics``.
 
     Examples
     --------
     >>> from creative_causal.datasets import simulate_program
     >>> p = simulate_program(120, random_state=3)
     >>> est = estimate_effect(p.study_data(), "has_face", random_state=0)
-    >>> est.ci_low < p.truth.effect("has_face") < est.ci_high
-    True
+    >>> est.estimand, bool(est.ci_low < p.truth.effect("has_face") < est.ci_high)
+    ('ate', True)
     """
     check_choice(method, "method", METHODS)
+    if estimand is not None:
+        check_choice(estimand, "estimand", ESTIMANDS)
     check_choice(design, "design", DESIGNS)
     level = check_level(level)
     cv = check_int(cv, "cv", minimum=2)
@@ -117,12 +142,29 @@ def estimate_effect(
     for column in segments:
         check_column(study.frame, column, "segment column (by=)")
     found, _ = resolve_confounders(study, treatment, outcome, graph, confounders)
-    prep = prepare(study, treatment, outcome, found, design, cluster, weights)
+    estimand = choose_estimand(estimand, method, study.frame[treatment], treatment, segments)
+    prep = prepare(study, treatment, outcome, found, design, cluster, weights,
+                   keep_constant_tests=estimand in DR_ESTIMANDS)
     # One integer seed, kept in the spec so a refit (refute(..., refit=True)) draws the same folds.
     random_state = draw_seed(random_state)
     spec = dict(method=method, design=design, confounders=tuple(found), cluster=cluster, weights=weights,
-                outcome=outcome, by=by, model_y=model_y, model_t=model_t, cv=cv, level=level,
+                outcome=outcome, by=by, estimand=estimand, model_y=model_y, model_t=model_t, cv=cv, level=level,
                 random_state=random_state, test_column=study.cluster)
+    if estimand in DR_ESTIMANDS:
+        labels = prep.frame[study.cluster].to_numpy() if study.cluster in prep.frame else None
+        dr = fit_aipw(prep, estimand=estimand, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state,
+                      test_labels=labels)
+        scores = dr.scores
+        if dr.diagnostics.n_clipped:
+            d = dr.diagnostics
+            prep.notes.append(f"{d.n_clipped} propensities clipped to [0.01, 0.99] ({d.share_clipped:.1%} of cells"
+                              + (f"; tests {', '.join(d.clipped_tests)}" if d.clipped_tests else "") + ")")
+        stage = _stage(prep, scores.residual, scores.treatment - scores.propensity, np.ones((prep.n_cells, 1)),
+                       tuple(dr.folds), True, spec, scores=scores)
+        label = "double ML (doubly robust score" + (", contrast with the rest of the test)" if design == "within_test"
+                                                    else ")")
+        return _result(prep, dr.value, float(np.sqrt(dr.fit.cov[0, 0])), float(np.sqrt(dr.fit.cov_unclustered[0, 0])),
+                       dr.fit, level, label, stage, estimand=estimand, diagnostics=dr.diagnostics)
     if method == "dml":
         mod = segment_design(prep, segments)
         fit = fit_dml(prep, model_y=model_y, model_t=model_t, cv=cv, random_state=random_state, modifiers=mod)
@@ -130,16 +172,17 @@ def estimate_effect(
         value = float(average @ fit.final.coef)
         se = float(np.sqrt(average @ fit.final.cov @ average))
         se_naive = float(np.sqrt(average @ fit.final.cov_unclustered @ average))
-        label = "double ML (econml LinearDML" + (f", effect varying by {', '.join(segments)}" if mod is not None else "") + ")"
+        label = "double ML (partially linear" + (f", effect varying by {', '.join(segments)}" if mod is not None else "") + ")"
         stage = _stage(prep, fit.y_res, fit.t_res, fit.design, tuple(fit.folds), True, spec)
-        return _result(prep, value, se, se_naive, fit.final, level, label, stage)
+        return _result(prep, value, se, se_naive, fit.final, level, label, stage, estimand=estimand,
+                       diagnostics=fit.diagnostics)
     if method == "ols":
         fit, value, se, se_naive = _ols(prep)
         adjustment = nuisance_design(prep.design, prep.features, prep.n_within)
         y_res, t_res = residualize(prep.y, adjustment, prep.weights), residualize(prep.t, adjustment, prep.weights)
         stage = _stage(prep, y_res, t_res, np.ones((prep.n_cells, 1)), (), False, spec)
         return _result(prep, value, se, se_naive, fit, level, "weighted least squares" +
-                       (" with test fixed effects" if design == "within_test" else ""), stage)
+                       (" with test fixed effects" if design == "within_test" else ""), stage, estimand=estimand)
     # prep.y and prep.t are already demeaned within tests for the within design
     y_res = prep.y - np.average(prep.y, weights=prep.weights)
     t_res = prep.t - np.average(prep.t, weights=prep.weights)
@@ -148,17 +191,48 @@ def estimate_effect(
     stage = _stage(naive, y_res, t_res, np.ones((prep.n_cells, 1)), (), False, {**spec, "confounders": ()})
     return _result(naive, float(fit.coef[0]), float(np.sqrt(fit.cov[0, 0])),
                    float(np.sqrt(fit.cov_unclustered[0, 0])), fit, level,
-                   "difference of means" + (" within tests" if design == "within_test" else ""), stage)
+                   "difference of means" + (" within tests" if design == "within_test" else ""), stage,
+                   estimand=estimand)
+
+
+def choose_estimand(estimand: str | None, method: str, column: pd.Series, treatment: str,
+                     segments: Sequence[str]) -> str:
+    """The estimand asked for, checked against the method and the treatment, or the default:
+    the ATE for a 0/1 treatment with double ML, the partially linear coefficient otherwise."""
+    binary = is_binary(column)
+    if method == "naive":
+        if estimand is not None:
+            raise InvalidParameterError(f"method='naive' adjusts for nothing: it estimates the plain difference in means, "
+                                        f"not estimand={estimand!r}. Leave estimand out, or use method='dml'.")
+        return "difference"
+    if estimand is None:
+        return "ate" if method == "dml" and binary and not segments else "plr"
+    if estimand in DR_ESTIMANDS:
+        if method != "dml":
+            raise InvalidParameterError(f"estimand={estimand!r} is a doubly robust score fitted by double ML; use "
+                                        f"method='dml' (method={method!r} estimates the partially linear coefficient, "
+                                        "estimand='plr').")
+        if not binary:
+            raise InvalidParameterError(f"estimand={estimand!r} needs a 0/1 treatment, and {treatment!r} takes other "
+                                        "values: its effect per unit is the partially linear coefficient. Pass "
+                                        "estimand='plr' or leave estimand out.")
+        if segments:
+            raise InvalidParameterError(f"by= lets the partially linear coefficient vary by segment; estimand={estimand!r} "
+                                        "already averages the effect over all artwork. Use estimand='plr' with by=, or "
+                                        "estimate_cate(..., by=[...]) for the effect in each segment.")
+    return estimand
 
 
 def _stage(prep: Prepared, y_res: np.ndarray, t_res: np.ndarray, design: np.ndarray,
-           folds: tuple[tuple[np.ndarray, np.ndarray], ...], crossfit: bool, spec: dict[str, Any]) -> FittedStage:
+           folds: tuple[tuple[np.ndarray, np.ndarray], ...], crossfit: bool, spec: dict[str, Any],
+           scores: DRScores | None = None) -> FittedStage:
     test_column = spec.get("test_column")
     tests = pd.factorize(prep.frame[test_column])[0] if test_column and test_column in prep.frame else prep.codes
     return FittedStage(rows=prep.frame.index.to_numpy(), y=prep.y, t=prep.t, y_res=np.asarray(y_res, dtype=float),
                        t_res=np.asarray(t_res, dtype=float), features=prep.features,
                        feature_names=tuple(prep.feature_names), n_within=prep.n_within, weights=prep.weights,
-                       codes=prep.codes, tests=tests, folds=folds, final_design=design, crossfit=crossfit, spec=spec)
+                       codes=prep.codes, tests=tests, folds=folds, final_design=design, crossfit=crossfit, spec=spec,
+                       scores=scores)
 
 
 def segment_design(prep: Prepared, segments: Sequence[str], min_tests: int = 20) -> np.ndarray | None:
@@ -187,7 +261,8 @@ def _ols(prep: Prepared) -> tuple[LinearFit, float, float, float]:
 
 
 def _result(prep: Prepared, value: float, se: float, se_naive: float, fit: LinearFit, level: float,
-            method: str, stage: FittedStage | None = None) -> EffectEstimate:
+            method: str, stage: FittedStage | None = None, *, estimand: str,
+            diagnostics: NuisanceDiagnostics | None = None) -> EffectEstimate:
     crit = fit.critical_value(level)
     low, high = value - crit * se, value + crit * se
     units, scale = units_text(prep.outcome, prep.treatment, prep.binary)
@@ -198,7 +273,7 @@ def _result(prep: Prepared, value: float, se: float, se_naive: float, fit: Linea
         level=level, p_value=fit.p_value(value, se), pct_change=pct(value) if logged else nan,
         pct_ci_low=pct(low) if logged else nan, pct_ci_high=pct(high) if logged else nan,
         std_error_unclustered=se_naive, n_cells=prep.n_cells, n_tests=prep.n_tests,
-        n_informative_tests=prep.n_informative_tests, method=method, design=prep.design,
+        n_informative_tests=prep.n_informative_tests, method=method, design=prep.design, estimand=estimand,
         adjustment_set=tuple(prep.confounders), units=units, scale=scale, population=prep.population,
-        notes=tuple(prep.notes), fitted=stage,
+        notes=tuple(prep.notes), diagnostics=diagnostics, fitted=stage,
     )

@@ -35,12 +35,26 @@ class LinearFit:
 
 
 def wls_cluster(y: NDArray[np.float64], z: NDArray[np.float64], w: NDArray[np.float64] | None,
-                clusters: NDArray[np.int64] | None) -> LinearFit:
+                clusters: NDArray[np.int64] | None, *, denominator: NDArray[np.float64] | None = None) -> LinearFit:
     """Weighted least squares of y on the columns of z (no intercept added) with CR1 errors.
 
     The cluster-robust covariance uses the Stata/statsmodels small-sample factor
     ``G / (G - 1) * (N - 1) / (N - K)``; without clusters it is HC1. ``cov_unclustered`` is
     always HC1, for showing what ignoring clustering would claim.
+
+    With ``denominator`` (``d``) it solves the linear score ``sum_i w_i z_i (y_i - d_i z_i'b) = 0``
+    instead, with the same sandwich: every estimate of the package has this form. A
+    doubly robust score is ``y`` = its numerator and ``d`` its denominator (1 for the ATE);
+    the partially linear final stage is ``y = t_res * y_res`` and ``d = t_res ** 2`` with ``z``
+    the effect's design (``[1]``, or segment columns).
+
+    Examples
+    --------
+    >>> y, t = np.array([1.0, 2.0, 4.0, 3.0]), np.array([1.0, -1.0, 2.0, 1.0])
+    >>> a = wls_cluster(y, t, None, None).coef
+    >>> b = wls_cluster(t * y, np.ones(4), None, None, denominator=t**2).coef
+    >>> bool(np.allclose(a, b))
+    True
     """
     y = np.asarray(y, dtype=float)
     z = np.asarray(z, dtype=float)
@@ -48,10 +62,11 @@ def wls_cluster(y: NDArray[np.float64], z: NDArray[np.float64], w: NDArray[np.fl
         z = z[:, None]
     n, k = z.shape
     w = np.ones(n) if w is None else np.asarray(w, dtype=float)
+    d = np.ones(n) if denominator is None else np.asarray(denominator, dtype=float)
     zw = z * w[:, None]
-    bread = np.linalg.pinv(zw.T @ z)
+    bread = np.linalg.pinv((zw * d[:, None]).T @ z)
     coef = bread @ (zw.T @ y)
-    resid = y - z @ coef
+    resid = y - d * (z @ coef)
     scores = zw * resid[:, None]
     hc1 = bread @ (scores.T @ scores) @ bread * n / max(n - k, 1)
     if clusters is None:
@@ -134,17 +149,19 @@ class ClusterSums:
 
     @classmethod
     def from_rows(cls, z: NDArray[np.float64], y: NDArray[np.float64], w: NDArray[np.float64] | None,
-                  groups: NDArray[np.int64] | None) -> ClusterSums:
-        """Sums over the rows of each cluster (``groups`` coded 0..G-1; None: every row its own)."""
+                  groups: NDArray[np.int64] | None, *, denominator: NDArray[np.float64] | None = None) -> ClusterSums:
+        """Sums over the rows of each cluster (``groups`` coded 0..G-1; None: every row its own);
+        ``denominator`` as in :func:`wls_cluster` (a score's ``d``)."""
         z = np.asarray(z, dtype=float)
         z = z[:, None] if z.ndim == 1 else z
         n, k = z.shape
         w = np.ones(n) if w is None else np.asarray(w, dtype=float)
+        wd = w if denominator is None else w * np.asarray(denominator, dtype=float)
         groups = np.arange(n) if groups is None else np.asarray(groups)
         g = int(groups.max()) + 1 if n else 0
         zz = np.zeros((g, k * k))
         zy = np.zeros((g, k))
-        np.add.at(zz, groups, (w[:, None, None] * z[:, :, None] * z[:, None, :]).reshape(n, k * k))
+        np.add.at(zz, groups, (wd[:, None, None] * z[:, :, None] * z[:, None, :]).reshape(n, k * k))
         np.add.at(zy, groups, w[:, None] * z * np.asarray(y, dtype=float)[:, None])
         return cls(zz.reshape(g, k, k), zy)
 

@@ -52,6 +52,20 @@ class Prepared:
         return len(self.frame)
 
 
+def is_binary(values: Any) -> bool:
+    """Whether the non-missing values are all 0 or 1 (a component that is on or off).
+
+    Examples
+    --------
+    >>> is_binary(pd.Series([0, 1, None])), is_binary([0, 0.5, 1])
+    (True, False)
+    """
+    values = pd.Series(values).dropna().to_numpy()
+    if values.size == 0 or not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+        return False
+    return bool(set(np.unique(values.astype(float))) <= {0.0, 1.0})
+
+
 def resolve_confounders(study: StudyData, treatment: str, outcome: str, graph: Any, confounders: Sequence[str] | None
                         ) -> tuple[tuple[str, ...], Any]:
     """Confounders given explicitly (checked against the graph when there is one) or the
@@ -92,9 +106,14 @@ def resolve_confounders(study: StudyData, treatment: str, outcome: str, graph: A
 
 
 def prepare(study: StudyData, treatment: str, outcome: str, confounders: Sequence[str], design: str,
-            cluster: str | None, weights: str | None) -> Prepared:
+            cluster: str | None, weights: str | None, *, keep_constant_tests: bool = False) -> Prepared:
     """The arrays of one estimation problem: rows with missing values, single-cell tests and
     tests (or strata) where the treatment never varies are left out and counted in ``notes``.
+
+    With ``keep_constant_tests`` (the doubly robust estimands of the within-test design) the
+    tests where every cell has the same treatment stay in: their cells' contrasts with the rest
+    of the test inform the outcome models and keep the propensities away from 0 and 1; only
+    segment levels where the treatment never varies at all are trimmed.
 
     Raises
     ------
@@ -138,8 +157,9 @@ def prepare(study: StudyData, treatment: str, outcome: str, confounders: Sequenc
         if (sizes < 2).any():
             notes.append(f"{frame.loc[sizes < 2, cluster].nunique()} single-cell tests left out (no within-test comparison)")
             frame = frame.loc[sizes >= 2]
-    binary = bool(set(np.unique(frame[treatment].to_numpy(dtype=float))) <= {0.0, 1.0})
-    frame, trimmed, n_tests, n_informative = _trim(frame, study, treatment, design, cluster, notes)
+    binary = is_binary(frame[treatment])
+    frame, trimmed, n_tests, n_informative = _trim(frame, study, treatment, design, cluster, notes,
+                                                   keep_constant_tests)
     if len(frame) == 0 or (design == "within_test" and n_informative == 0):
         raise EstimationError(f"{treatment!r} never varies {'within a test' if design == 'within_test' else ''} "
                               "in these data: there is nothing to compare. Check the treatment column.")
@@ -171,7 +191,11 @@ def prepare(study: StudyData, treatment: str, outcome: str, confounders: Sequenc
         features = np.hstack([x_num, x_cat_arr])
         names = numeric + cat_names
         n_within = 0
-    population = "cells of tests in which " + treatment + " varies" if design == "within_test" else "all cells"
+    if design == "within_test":
+        population = ("cells of tests with two or more cells" if keep_constant_tests
+                      else "cells of tests in which " + treatment + " varies")
+    else:
+        population = "all cells"
     if trimmed:
         population += "; excluding " + ", ".join(trimmed) + " (no variation in " + treatment + ")"
     return Prepared(frame=frame, treatment=treatment, outcome=outcome, design=design, y=y, t=t, features=features,
@@ -181,9 +205,9 @@ def prepare(study: StudyData, treatment: str, outcome: str, confounders: Sequenc
 
 
 def _trim(frame: pd.DataFrame, study: StudyData, treatment: str, design: str, cluster: str | None,
-          notes: list[str]) -> tuple[pd.DataFrame, list[str], int, int]:
-    """Drop tests (within design) or segment strata (pooled) where the treatment never varies,
-    with an OverlapWarning naming the strata that disappear entirely."""
+          notes: list[str], keep_constant_tests: bool = False) -> tuple[pd.DataFrame, list[str], int, int]:
+    """Drop tests (within design, unless ``keep_constant_tests``) or segment strata where the
+    treatment never varies, with an OverlapWarning naming the strata that disappear entirely."""
     trimmed: list[str] = []
     if cluster is not None:
         varies_in_test = frame.groupby(cluster, sort=False)[treatment].transform("nunique").to_numpy() > 1
@@ -191,12 +215,15 @@ def _trim(frame: pd.DataFrame, study: StudyData, treatment: str, design: str, cl
         varies_in_test = np.ones(len(frame), dtype=bool)
     segments = [s for s in study.segments if s in frame.columns]
     if design == "within_test":
-        keep = varies_in_test
+        # a segment level without one test in which the treatment varies has no within-test
+        # comparison: trimmed (with keep_constant_tests its constant tests go with it)
+        keep = varies_in_test.copy() if not keep_constant_tests else np.ones(len(frame), dtype=bool)
         for s in segments:
-            levels = frame.loc[keep, s].unique()
-            gone = [lvl for lvl in frame[s].unique() if lvl not in set(levels)]
+            levels = set(frame.loc[varies_in_test, s].unique())
+            gone = [lvl for lvl in frame[s].unique() if lvl not in levels]
             trimmed += [f"{s}={lvl}" for lvl in gone]
-        n_dropped = frame.loc[~keep, cluster].nunique()
+            keep &= frame[s].isin(levels).to_numpy()
+        n_dropped = 0 if keep_constant_tests else frame.loc[~varies_in_test, cluster].nunique()
         if n_dropped:
             notes.append(f"{n_dropped} tests where {treatment} does not vary carry no within-test information "
                          "and were left out")

@@ -15,6 +15,20 @@ from ..plotting import interval_plot
 if TYPE_CHECKING:
     import matplotlib.axes
 
+    from ._aipw import DRScores
+    from ._diagnostics import NuisanceDiagnostics
+
+
+#: Each estimand in words (the keys of ``estimate_effect(estimand=...)``, and ``"difference"``).
+ESTIMAND_TEXT = {
+    "ate": "the average effect of switching the component on, over all artwork",
+    "att": "the average effect on the artwork that has the component",
+    "ato": "the overlap-weighted average effect: artwork that could as well have gone either way counts most",
+    "plr": "the partially linear coefficient: a weighted average of the effect that leans on artwork whose value "
+           "is least predictable from the confounders",
+    "difference": "the unadjusted difference in means (no confounders adjusted)",
+}
+
 
 def pct(log_effect: float) -> float:
     """A log-scale effect as a % change: 100 * (exp(x) - 1)."""
@@ -25,11 +39,15 @@ def pct(log_effect: float) -> float:
 class FittedStage:
     """What a fitted estimate keeps for refutation and sensitivity analysis.
 
-    The final stage of every method is a weighted regression of ``y_res`` on
-    ``t_res * final_design``; refuters re-solve it on permuted, augmented or resampled
-    versions of these arrays instead of refitting the nuisance models (valid because the
-    double-ML score is Neyman-orthogonal: nuisance errors move the estimate only at second
-    order). Not part of the estimate's table or equality.
+    Every estimate solves a linear score ``sum_i w_i z_i (num_i - den_i z_i'b) = 0`` (see
+    :func:`wls_cluster`) with ``z`` the rows of ``final_design``. For the partially linear
+    model and the OLS and naive methods it is the weighted regression of ``y_res`` on
+    ``t_res * final_design`` (``num = t_res * y_res``, ``den = t_res ** 2``); for a doubly
+    robust estimand (``scores``) the numerator and denominator come from the cross-fitted
+    outcome models and propensity. Refuters re-solve the score on permuted, augmented or
+    resampled versions of these arrays instead of refitting the nuisance models (valid
+    because the scores are Neyman-orthogonal: nuisance errors move the estimate only at
+    second order). Not part of the estimate's table or equality.
     """
 
     rows: np.ndarray  # index labels of the data rows used, in order
@@ -47,10 +65,38 @@ class FittedStage:
     final_design: np.ndarray  # columns of the final stage: [1, modifiers...]
     crossfit: bool  # nuisances were cross-fitted (DML) rather than in-sample (OLS, naive)
     spec: dict[str, Any]  # the estimate_effect arguments, to refit when asked
+    scores: DRScores | None = None  # the doubly robust score's pieces (estimands ate, att, ato)
 
     @property
     def n_cells(self) -> int:
         return len(self.y_res)
+
+    @property
+    def estimand(self) -> str:
+        return self.scores.estimand if self.scores is not None else self.spec.get("estimand", "plr")
+
+    @property
+    def numerator(self) -> np.ndarray:
+        """Each cell's score numerator (``t_res * y_res`` for the partially linear stage)."""
+        return self.scores.terms()[0] if self.scores is not None else self.t_res * self.y_res
+
+    @property
+    def denominator(self) -> np.ndarray:
+        """Each cell's score denominator (``t_res ** 2`` for the partially linear stage)."""
+        return self.scores.terms()[1] if self.scores is not None else self.t_res**2
+
+    def sensitivity_scale(self, theta: float) -> tuple[float, float]:
+        """``(sigma, nu)`` of the omitted-variable bias bound (Chernozhukov et al. 2022): the
+        weighted sd of the outcome's residual and of the score's normalised Riesz representer
+        (for the partially linear stage ``1 / sd(t_res)``)."""
+        w = self.weights
+        if self.scores is not None:
+            residual = self.scores.residual
+            riesz = self.scores.riesz / np.average(self.scores.terms()[1], weights=w)
+        else:
+            residual = self.y_res - theta * self.t_res
+            riesz = self.t_res / np.average(self.t_res**2, weights=w)
+        return (float(np.sqrt(np.average(residual**2, weights=w))), float(np.sqrt(np.average(riesz**2, weights=w))))
 
     @property
     def linear_adjustment(self) -> np.ndarray:
@@ -95,6 +141,11 @@ class EffectEstimate(ResultMixin):
     n_cells, n_tests, n_informative_tests : int
         Cells used, tests (clusters) used, and tests in which the treatment varies.
     method, design : str
+    estimand : str
+        What the value averages: ``"ate"`` (the average effect of switching the component
+        on), ``"att"`` (on the artwork that has it), ``"ato"`` (overlap-weighted), ``"plr"``
+        (the partially linear coefficient, a weighted average) or ``"difference"`` (no
+        adjustment); :attr:`estimand_text` says it in words.
     adjustment_set : tuple of str
         Confounders adjusted for.
     units : str
@@ -105,6 +156,9 @@ class EffectEstimate(ResultMixin):
         Which cells the estimate is about (after trimming strata without overlap).
     notes : tuple of str
         What was excluded or trimmed, and why.
+    diagnostics : NuisanceDiagnostics or None
+        How good the cross-fitted nuisance models were (double ML only); its headline figures
+        are columns of :meth:`to_frame`.
     fitted : FittedStage or None
         Residuals and settings kept for :func:`creative_causal.refute` and
         :func:`creative_causal.sensitivity` (not shown, not compared, not saved).
@@ -127,26 +181,38 @@ class EffectEstimate(ResultMixin):
     n_informative_tests: int
     method: str
     design: str
+    estimand: str
     adjustment_set: tuple[str, ...]
     units: str
     scale: str
     population: str
     notes: tuple[str, ...] = field(default_factory=tuple)
+    diagnostics: NuisanceDiagnostics | None = field(default=None, repr=False, compare=False)
     fitted: FittedStage | None = field(default=None, repr=False, compare=False)
 
     def _fields(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        return {**row, **(self.diagnostics.row() if self.diagnostics is not None else {})}
+
+    @property
+    def estimand_text(self) -> str:
+        """The estimand in words."""
+        return ESTIMAND_TEXT.get(self.estimand, self.estimand)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row with every field: the single source of truth for the other renderings."""
+        """One row with every field and the nuisance models' headline figures: the single source
+        of truth for the other renderings."""
         row = self._fields()
         row["adjustment_set"] = ", ".join(self.adjustment_set)
         row["notes"] = " | ".join(self.notes)
         return pd.DataFrame([row])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dict (without the fitted arrays)."""
-        return json_safe(self._fields())
+        """JSON-safe dict (without the fitted arrays; with the nuisance diagnostics)."""
+        out = self._fields()
+        if self.diagnostics is not None:
+            out["diagnostics"] = self.diagnostics.to_dict()
+        return json_safe(out)
 
     @property
     def logged(self) -> bool:
@@ -162,12 +228,15 @@ class EffectEstimate(ResultMixin):
         if np.isfinite(self.pct_change):
             lines.append(f"  as take-rate change: {self.pct_change:+.1f}% ({level} CI {self.pct_ci_low:+.1f}% to "
                          f"{self.pct_ci_high:+.1f}%)")
-        lines += [f"  method: {r.method}, design: {r.design}; {r.n_cells} cells in {r.n_tests} tests "
+        lines += [f"  estimand: {self.estimand} ({self.estimand_text})",
+                  f"  method: {r.method}, design: {r.design}; {r.n_cells} cells in {r.n_tests} tests "
                   f"({r.n_informative_tests} where {r.treatment} varies)",
                   f"  standard error clustered by test: {r.std_error:.4f} (ignoring clustering: "
                   f"{r.std_error_unclustered:.4f})",
                   f"  adjusted for: {r.adjustment_set or 'nothing'}",
                   f"  population: {r.population}"]
+        if self.diagnostics is not None:
+            lines += ["  " + line for line in self.diagnostics.summary().splitlines()]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 

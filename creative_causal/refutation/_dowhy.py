@@ -35,13 +35,16 @@ def dowhy_refutations(
     n_jobs: int = 1,
     compare_to: Literal["dowhy", "estimate"] = "dowhy",
 ) -> pd.DataFrame:
-    """Run DoWhy's refuters on the estimate's own prepared data, with econml's LinearDML.
+    """Run DoWhy's refuters on the estimate's own prepared data, with econml's LinearDML (or
+    LinearDRLearner for a doubly robust ATE).
 
     The estimate's prepared arrays (outcome, treatment and confounders exactly as they
-    entered the nuisance models, so already demeaned within tests for the within-test
-    design) become a DoWhy ``CausalModel`` with the graph confounders -> treatment -> outcome;
-    LinearDML with the given nuisance models (default: the ones of the estimate) is fitted
-    through DoWhy, and each refuter runs ``n_simulations`` full refits. DoWhy's verdict is
+    entered the nuisance models, so already demeaned within tests for the partially linear
+    model in the within-test design, or the contrast with the rest of the test and its
+    features for the doubly robust score) become a DoWhy ``CausalModel`` with the graph
+    confounders -> treatment -> outcome; LinearDML (LinearDRLearner) with the given nuisance
+    models (default: the estimate's own, or histogram gradient boosting when the library
+    chose them) is fitted through DoWhy, and each refuter runs ``n_simulations`` full refits. DoWhy's verdict is
     read as DoWhy documents it: a test fails when its p-value is at most ``1 - level``. The
     placebo permutes the treatment across all rows; the bootstrap resamples rows and, with
     ``required_variables=False``, adds no measurement noise, so that it is the plain
@@ -61,6 +64,7 @@ def dowhy_refutations(
     from dowhy import CausalModel
     from dowhy.causal_estimators.econml import Econml
     from econml.dml import LinearDML
+    from econml.dr import LinearDRLearner
 
     tests, n_simulations = check_refutation(estimate, tests, n_simulations, "dowhy_refutations()")
     check_choice(compare_to, "compare_to", ("dowhy", "estimate"))
@@ -70,15 +74,23 @@ def dowhy_refutations(
     if stage is None:
         raise EstimationError("the estimate carries no prepared data; re-run estimate_effect in this session.")
     spec = stage.spec
-    if spec["method"] != "dml" or stage.final_design.shape[1] != 1:
-        raise EstimationError("the DoWhy reference covers single-slope double-ML estimates (method='dml', no by=).")
-
-    names = [f"w{i}" for i in range(stage.features.shape[1])]
-    frame = pd.DataFrame(stage.features, columns=names)
-    frame["t"], frame["y"] = stage.t, stage.y
+    if spec["method"] != "dml" or stage.final_design.shape[1] != 1 or stage.estimand not in ("plr", "ate"):
+        raise EstimationError("the DoWhy reference covers single-slope double-ML estimates of the ATE or the partially "
+                              f"linear coefficient (method='dml', no by=); this one is method={spec['method']!r}, "
+                              f"estimand={stage.estimand!r}.")
+    scores = stage.scores
+    features = scores.features if scores is not None else stage.features
+    names = [f"w{i}" for i in range(features.shape[1])]
+    frame = pd.DataFrame(features, columns=names)
+    frame["t"], frame["y"] = (scores.treatment, scores.outcome) if scores is not None else (stage.t, stage.y)
     graph = nx.DiGraph([(n, "t") for n in names] + [(n, "y") for n in names] + [("t", "y")])
     my = next(m for m in (model_y, spec["model_y"], default_model("regression", random_state=seed)) if m is not None)
-    mt = next(m for m in (model_t, spec["model_t"], default_model("regression", random_state=seed)) if m is not None)
+    task = "classification" if scores is not None else "regression"
+    mt = next(m for m in (model_t, spec["model_t"], default_model(task, random_state=seed)) if m is not None)
+    if scores is not None:
+        econml_estimator: Any = LinearDRLearner(model_propensity=mt, model_regression=my, cv=cv, random_state=seed)
+    else:
+        econml_estimator = LinearDML(model_y=my, model_t=mt, cv=cv, random_state=seed)
     rows = []
     with _quiet_dowhy(), limit_native_threads(), warnings.catch_warnings():
         # DoWhy (and the libraries it drives) warn about their own deprecated paths on every refit
@@ -86,7 +98,7 @@ def dowhy_refutations(
         model = CausalModel(data=frame, treatment="t", outcome="y", graph=graph)
         ident = model.identify_effect(proceed_when_unidentifiable=True)
         ident.set_identifier_method("backdoor")
-        estimator = Econml(ident, econml_estimator=LinearDML(model_y=my, model_t=mt, cv=cv, random_state=seed))
+        estimator = Econml(ident, econml_estimator=econml_estimator)
         estimator.fit(frame)
         dowhy_estimate = estimator.estimate_effect(frame, control_value=0, treatment_value=1, target_units="ate")
         if compare_to == "estimate":

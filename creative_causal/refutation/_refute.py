@@ -1,20 +1,25 @@
 """refute(): placebo treatment, random common cause, data subset and cluster bootstrap.
 
 Speed comes from the design, not from fewer simulations. Every estimator here ends in a
-weighted regression of the outcome residual on the treatment residual (the final stage), so
-a refutation only has to rebuild those two residuals:
+linear score of cross-fitted pieces (the partially linear model's weighted regression of the
+outcome residual on the treatment residual; the doubly robust score's outcome predictions,
+residual and propensity), so a refutation only has to rebuild those pieces:
 
 * placebo: the outcome model does not involve the treatment, so the outcome residual is
   reused; a treatment permuted within tests is independent of the covariates by
-  construction, so its conditional mean is known exactly (its test mean) and needs no model;
+  construction, so its conditional mean is known exactly (its test mean) and needs no model.
+  For a doubly robust score the permuted treatment's propensity is its test's treated share
+  and both arms' outcome model is the fitted mean ``e mu1 + (1 - e) mu0``; tests where the
+  treatment does not vary cannot be shuffled and add nothing to the placebo's numerator;
 * random common cause: an independent covariate leaves the population nuisance functions
   unchanged; what a refit would pick up is the sample correlation, which is partialled out of
-  both residuals fold by fold (cross-fitted, as the nuisance models are);
+  the residuals (outcome and treatment, or outcome and propensity) fold by fold
+  (cross-fitted, as the nuisance models are);
 * subset and bootstrap: the double-ML score is Neyman-orthogonal, so nuisance estimation
   error moves the estimate only at second order, and the fitted residuals can be reused on
   each resample (the multiplier-bootstrap argument of Chernozhukov et al. 2018, used by
-  DoubleML). Resamples are drawn as whole tests, and the final stage is re-solved from
-  per-test sums with one matrix product for all simulations.
+  DoubleML). Resamples are drawn as whole tests, and the score is re-solved from per-test
+  sums with one matrix product for all simulations.
 
 ``refit=True`` refits every simulation from scratch instead (slow, exact; the reference the
 fast path is tested against).
@@ -34,6 +39,7 @@ from scipy import stats
 
 from .._validation import check_choice, check_fraction, check_int, check_level, check_n_jobs, draw_seed
 from ..estimation import (
+    PROPENSITY_FLOOR,
     ClusterSums,
     EffectEstimate,
     FittedStage,
@@ -41,6 +47,7 @@ from ..estimation import (
     demean,
     estimate_effect,
     residualize,
+    score_parts,
     subset_counts,
 )
 from ..exceptions import EstimationError, InvalidParameterError, OverlapWarning
@@ -300,6 +307,8 @@ def _permute_within(values: np.ndarray, groups: np.ndarray | None, n: int, rng: 
 
 
 def _placebo_fast(stage: FittedStage, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    if stage.scores is not None:
+        return _placebo_scores(stage, n, rng)
     out = []
     unweighted = np.ones(stage.n_cells)
     for chunk in _chunks(stage.n_cells, n):
@@ -319,6 +328,32 @@ def _placebo_fast(stage: FittedStage, n: int, fraction: float, rng: np.random.Ge
     return np.concatenate(out)
 
 
+def _placebo_scores(stage: FittedStage, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The doubly robust score of a treatment shuffled within tests: its propensity is the
+    test's treated share (exactly), and both arms' outcome model is the fitted mean."""
+    scores = stage.scores
+    assert scores is not None
+    t, w = scores.treatment, stage.weights
+    if stage.tests is not None:
+        share = np.bincount(stage.tests, weights=t) / np.bincount(stage.tests)
+        e = share[stage.tests]
+    else:
+        e = np.full(len(t), t.mean())
+    shuffled = (e > 0) & (e < 1)  # a test without variation cannot be shuffled: no placebo information
+    e_safe = np.where(shuffled, e, 0.5)[:, None]
+    fitted_mean = scores.propensity * scores.mu1 + (1 - scores.propensity) * scores.mu0
+    residual = (scores.outcome - fitted_mean)[:, None]
+    out = []
+    for chunk in _chunks(stage.n_cells, n):
+        perm = _permute_within(t, stage.tests, len(chunk), rng)
+        _, r, den = score_parts(scores.estimand, perm, e_safe)
+        if scores.estimand == "ato":
+            den = den * shuffled[:, None]
+        num = r * shuffled[:, None] * residual
+        out.append((w[:, None] * num).sum(axis=0) / (w[:, None] * den).sum(axis=0))
+    return np.concatenate(out)
+
+
 def _partial_out(values: np.ndarray, stage: FittedStage) -> np.ndarray:
     """In-sample linear residual on the OLS method's adjustment (exact for OLS)."""
     if stage.spec["method"] == "naive":
@@ -327,6 +362,8 @@ def _partial_out(values: np.ndarray, stage: FittedStage) -> np.ndarray:
 
 
 def _random_common_cause_fast(stage: FittedStage, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    if stage.scores is not None:
+        return _random_common_cause_scores(stage, n, rng)
     out = []
     for chunk in _chunks(stage.n_cells, n):
         u = rng.standard_normal((stage.n_cells, len(chunk)))
@@ -338,6 +375,37 @@ def _random_common_cause_fast(stage: FittedStage, n: int, fraction: float, rng: 
             u = _partial_out(u, stage)
             y_new, t_new = _insample_partial(stage.y_res, u, stage.weights), _insample_partial(stage.t_res, u, stage.weights)
         out.append(final_stage(y_new, t_new, stage.weights, stage.final_design))
+    return np.concatenate(out)
+
+
+def _random_common_cause_scores(stage: FittedStage, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The doubly robust score with an independent covariate added to its nuisances, fold by
+    fold: partialled out of each arm's outcome residual (the outcome models are fitted per
+    arm), and one logistic Newton step of the propensity on it (a shift of
+    ``e (1 - e) beta u``: a linear shift would move propensities near 0 or 1, and their
+    weights, far more than a refitted classifier does)."""
+    scores = stage.scores
+    assert scores is not None
+    t, w, e0 = scores.treatment, stage.weights, scores.propensity
+    effect = (scores.mu1 - scores.mu0)[:, None]
+    slope = e0 * (1 - e0)
+    out = []
+    for chunk in _chunks(stage.n_cells, n):
+        u = rng.standard_normal((stage.n_cells, len(chunk)))
+        residual = np.empty_like(u)
+        shift = np.empty_like(u)
+        for train, test in stage.folds:
+            beta = ((t - e0)[train, None] * u[train]).sum(axis=0) / (slope[train, None] * u[train] ** 2).sum(axis=0)
+            shift[test] = slope[test, None] * beta * u[test]
+            for arm in (0.0, 1.0):
+                fit_rows, rows = train[t[train] == arm], test[t[test] == arm]
+                coef = ((scores.residual[fit_rows, None] * u[fit_rows]).sum(axis=0)
+                        / np.maximum((u[fit_rows] ** 2).sum(axis=0), 1e-12))
+                residual[rows] = scores.residual[rows, None] - u[rows] * coef
+        e = np.clip(e0[:, None] + shift, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
+        a, r, den = score_parts(scores.estimand, t[:, None], e)
+        num = a * effect + r * residual
+        out.append((w[:, None] * num).sum(axis=0) / (w[:, None] * den).sum(axis=0))
     return np.concatenate(out)
 
 
@@ -357,8 +425,9 @@ def _crossfit_partial(res: np.ndarray, u: np.ndarray, stage: FittedStage) -> np.
 
 
 def _final_stage_sums(stage: FittedStage) -> ClusterSums:
-    """Per-test sums of the final stage's normal equations (regressors ``t_res * design``)."""
-    return ClusterSums.from_rows(stage.t_res[:, None] * stage.final_design, stage.y_res, stage.weights, stage.tests)
+    """Per-test sums of the estimate's linear score (see :class:`FittedStage`)."""
+    return ClusterSums.from_rows(stage.final_design, stage.numerator, stage.weights, stage.tests,
+                                 denominator=stage.denominator)
 
 
 def _subset_fast(stage: FittedStage, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -401,6 +470,8 @@ def _refit_once(name: str, study: StudyData, treatment: str, spec: dict[str, Any
     test = study.cluster
     kwargs = {k: spec[k] for k in ("outcome", "method", "design", "cluster", "weights", "by", "model_y", "model_t",
                                    "cv", "level", "random_state")}
+    if spec.get("method") != "naive":
+        kwargs["estimand"] = spec.get("estimand")
     kwargs["confounders"] = list(spec["confounders"])
     if name == "placebo":
         groups = pd.factorize(frame[test])[0] if test else None

@@ -7,10 +7,15 @@ R2 values: how much of the treatment's remaining variation it explains (``r2_tre
 R2 of D ~ Z | X) and how much of the outcome's remaining variation (``r2_outcome``,
 R2 of Y ~ Z | D, X). A confounder of that strength moves the estimate by at most::
 
-    bias = sqrt(r2_outcome * r2_treatment / (1 - r2_treatment)) * sd(Y residual) / sd(D residual)
+    bias = sqrt(r2_outcome * r2_treatment / (1 - r2_treatment)) * sigma * nu
 
-where the residuals are the final stage's (outcome net of confounders and treatment,
-treatment net of confounders).
+with ``sigma`` the sd of the outcome's residual and ``nu`` that of the score's Riesz
+representer (:meth:`FittedStage.sensitivity_scale`). For the partially linear model
+``nu = 1 / sd(D residual)``, Cinelli and Hazlett's scale. For the doubly robust estimands
+``nu`` is the sd of the normalised inverse-propensity weights (for the ATE
+``T/e - (1-T)/(1-e)``) and ``r2_treatment`` reads as the share of the Riesz representer's
+variation the confounder would add (the paper's general definition), which the observed
+covariates' benchmarks approximate by their partial R2 with the treatment.
 """
 
 from __future__ import annotations
@@ -138,7 +143,9 @@ class SensitivityResult(ResultMixin):
     robustness_value_ci : float
         ... to bring the interval to include zero.
     sd_ratio : float
-        sd(outcome residual) / sd(treatment residual), the scale of the bias bound.
+        The scale of the bias bound, ``sigma * nu``: sd(outcome residual) / sd(treatment
+        residual) for the partially linear model, sd(outcome residual) times sd(Riesz
+        representer) for a doubly robust estimand.
     benchmarks : DataFrame
         One row per observed confounder: its partial R2 values, the bounds for a hidden
         confounder as strong, the bias bound, the adjusted estimate and interval, and
@@ -271,15 +278,12 @@ def sensitivity(estimate: EffectEstimate, *, benchmarks: Any = "auto", kd: float
     stage = estimate.fitted
     if stage is None:
         raise EstimationError("this estimate carries no fitted residuals; re-run estimate_effect in this session.")
-    w = stage.weights
     theta = estimate.value
-    outcome_res = stage.y_res - theta * stage.t_res
-    var_t = float(np.average(stage.t_res**2, weights=w))
-    var_y = float(np.average(outcome_res**2, weights=w))
-    sd_ratio = float(np.sqrt(var_y / var_t)) if var_t > 0 else float("nan")
-    # partial R2 of the treatment with the outcome, net of the confounders
-    r2 = float(theta**2 * var_t / (theta**2 * var_t + var_y)) if var_y > 0 else 1.0
-    f = np.sqrt(r2 / (1 - r2)) if r2 < 1 else np.inf
+    sigma, nu = stage.sensitivity_scale(theta)
+    sd_ratio = sigma * nu if np.isfinite(nu) else float("nan")
+    # the treatment's partial Cohen's f and R2 with the outcome, net of the confounders
+    f = abs(theta) / sd_ratio if sd_ratio > 0 else np.inf
+    r2 = float(f**2 / (1 + f**2)) if np.isfinite(f) else 1.0
     t_stat = abs(theta) / estimate.std_error if estimate.std_error > 0 else np.inf
     crit = (estimate.ci_high - theta) / estimate.std_error if estimate.std_error > 0 else np.inf
     dof_eff = (t_stat / f) ** 2 if f > 0 else np.inf

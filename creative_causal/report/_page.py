@@ -128,11 +128,17 @@ class Page:
     title: str
     lede: str
     sections: list[Section]
-    footer: str = ("Made by creative_causal. Estimates compare artworks within the same test (double machine learning, "
-                   "errors clustered by test); see the documentation for the method and its assumptions.")
+    footer: str = ("Made by creative_causal. Estimates compare artworks within the same test (double machine learning: "
+                   "doubly robust average effects for on/off features, partially linear coefficients for continuous "
+                   "ones; errors clustered by test); see the documentation for the methods and their assumptions.")
 
     def figures(self) -> list[Figure]:
         return [item for s in self.sections for item in s.items if isinstance(item, Figure)]
+
+
+#: The estimand column of the insight table, for readers.
+ESTIMAND_LABELS = {"ate": "over all artwork (ATE)", "att": "where used (ATT)", "ato": "overlap-weighted (ATO)",
+                   "plr": "weighted (partially linear)", "difference": "unadjusted"}
 
 
 def _text(value: Any) -> str:
@@ -264,6 +270,8 @@ def insight_columns(table: pd.DataFrame, level: float) -> pd.DataFrame:
     sd = table["sd"].to_numpy(dtype=float) if "sd" in table else np.full(len(table), np.nan)
     out["for a change of"] = ["0 -> 1" if s == "0 -> 1" else (f"+1 within-test SD ({d:.3g})" if np.isfinite(d) else "")
                               for s, d in zip(scale, sd)]
+    if "estimand" in table:
+        out["averaged"] = [ESTIMAND_LABELS.get(str(e), _text(e)) for e in table["estimand"]]
     out["q-value"] = [f"{q:.2g}" if np.isfinite(q) else "" for q in table["q_value"].to_numpy(dtype=float)]
     out["finding"] = np.where(table["discovery"].astype(bool).to_numpy(), "yes", "no")
     if "refutation" in table:
@@ -433,10 +441,31 @@ def refutation_grid(refutations: pd.DataFrame, caption: str) -> Grid:
                      "passed check found nothing wrong, it does not prove the effect causal.")
 
 
+def nuisance_table(insights: pd.DataFrame) -> pd.DataFrame:
+    """How good each estimate's nuisance models were, out of fold: one row per feature."""
+    columns = {"feature": "feature", "estimand": "estimand", "outcome_model": "outcome model",
+               "outcome_r2": "outcome R² (out of fold)", "treatment_model": "treatment model",
+               "treatment_r2": "treatment R²", "propensity_auc": "propensity AUC",
+               "propensity_calibration_error": "calibration error", "share_clipped": "propensities clipped",
+               "nuisance_warnings": "warnings"}
+    if "outcome_model" not in insights:
+        return pd.DataFrame()
+    rows = insights[insights["outcome_model"].notna()]
+    out = rows[[c for c in columns if c in rows]].rename(columns=columns)
+    if "propensities clipped" in out:
+        out["propensities clipped"] = [f"{v:.1%}" if np.isfinite(v) else "" for v in out["propensities clipped"]]
+    return out.reset_index(drop=True)
+
+
 def _checks_section(result: StudyResult) -> Section:
     items: list[Any] = []
     if not result.refutations.empty:
         items.append(refutation_grid(result.refutations, "Refutation checks"))
+    nuisances = nuisance_table(result.insights)
+    if not nuisances.empty:
+        items.append(Table(nuisances, caption="Nuisance models, judged out of fold (chosen per feature by out-of-fold "
+                                              "loss; a warning means the adjustment may add noise or the weights "
+                                              "may be off)", anchor="nuisance-models"))
     prop = result.propensity
     if not prop.empty and {"feature", "propensity", "treated"} <= set(prop.columns):
         from ..plotting import propensity_plot
