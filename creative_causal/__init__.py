@@ -13,6 +13,7 @@ insights     the sweep over many features with false-discovery control, in plain
 study        CreativeStudy: the whole analysis in one call, kept as plain tables (StudyResult)
 report       the HTML and Markdown reports for creatives, of a study or of any result
 demo         the whole pipeline on the bundled programme (posters -> features -> report)
+allocation   explore/exploit policies that split a running test's impressions, simulated against the truth
 plotting     every chart, for notebooks and reports
 exceptions   the error and warning tree
 
@@ -81,9 +82,10 @@ _LAZY = {
     "GraphWarning": "creative_causal.exceptions",
     "DataQualityWarning": "creative_causal.exceptions",
     "NuisanceWarning": "creative_causal.exceptions",
+    "OffPolicyWarning": "creative_causal.exceptions",
 }
 _SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
-                "demo", "plotting", "exceptions")
+                "demo", "allocation", "plotting", "exceptions")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 
@@ -91,6 +93,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import (  # noqa: F401
+        allocation,
         datasets,
         demo,
         estimation,

@@ -101,6 +101,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--titles", type=int, default=None, help="titles of a fresh programme (at least 20; default: the "
                    "bundled 300)")
     p.add_argument("--n-jobs", type=int, default=2, help="processes for rendering, extraction and analysis (default 2)")
+    p = sub.add_parser("allocate", help="explore/exploit policies: replay them against a simulated programme's truth")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+    a = actions.add_parser("simulate", parents=[common], help="replay policies on a simulated programme: regret "
+                           "table and curves")
+    a.add_argument("--titles", type=int, default=300, help="titles (one test each) of the simulated programme; "
+                   "default 300")
+    a.add_argument("--policy", action="append", default=None, metavar="NAME",
+                   help="a policy to replay, repeatable: fixed, explore_then_commit, epsilon_greedy, ucb1, kl_ucb, "
+                   "thompson, top_two_thompson (default: fixed, explore_then_commit, thompson)")
+    a.add_argument("--horizon", type=int, default=200_000, help="impressions per test (default 200000)")
+    a.add_argument("--batch", type=int, default=10_000, help="impressions per refresh (default 10000)")
+    a.add_argument("--replications", type=int, default=10, help="replications, for intervals (default 10)")
+    a.add_argument("--delay", type=int, default=0, help="refreshes before plays are seen (default 0)")
+    a.add_argument("--min-share", type=float, default=0.0, help="floor on every cell's share of a refresh")
+    a.add_argument("--random-state", type=int, default=None, help="seed (default: drawn and reported)")
+    a.add_argument("-o", "--output", type=Path, default=None,
+                   help="directory for policies.csv, tests.csv and regret.png (default: print only)")
+    a = actions.add_parser("evaluate", parents=[common], help="judge a target policy on a logged impression log "
+                           "(off-policy evaluation)")
+    a.add_argument("log", type=Path, help="impression log (CSV or Parquet): test_id, cell_id, played, propensity "
+                   "(or planned_share)")
+    a.add_argument("--target", type=Path, required=True, help="the target policy: a CSV or Parquet table with "
+                   "test_id, cell_id and probability (per test, summing to 1)")
+    a.add_argument("--method", action="append", default=None, choices=["dr", "switch_dr", "dm", "ips", "snips", "replay"],
+                   help="estimator, repeatable (default: dr)")
+    a.add_argument("--interval", default="impressions", choices=["impressions", "tests"],
+                   help="impressions independent within tests (default), or clustered by test")
+    a.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    a.add_argument("--random-state", type=int, default=None, help="seed for replay's draws")
     return parser
 
 
@@ -261,7 +290,58 @@ def _report(args: argparse.Namespace) -> dict[str, Any]:
     return {"text": f"wrote {written}", "data": {"report": str(written)}}
 
 
-_COMMANDS = {"simulate": _simulate, "validate": _validate, "extract": _extract, "analyze": _analyze, "report": _report,
+def _allocate(args: argparse.Namespace) -> dict[str, Any]:
+    from ._validation import check_output_dir, check_random_state, draw_seed
+    from .allocation import POLICIES, compare_policies
+    from .datasets import simulate_program
+    from .exceptions import UnknownNameError
+
+    out = check_output_dir(args.output, "output folder") if args.output is not None else None
+    names = args.policy or ["fixed", "explore_then_commit", "thompson"]
+    unknown = [n for n in names if n not in POLICIES]
+    if unknown:
+        raise UnknownNameError(f"unknown policy {unknown[0]!r}; choose from {sorted(POLICIES)}.")
+    seed = draw_seed(check_random_state(args.random_state)) if args.random_state is None else args.random_state
+    program = simulate_program(args.titles, random_state=seed)
+    policies = {name: POLICIES[name](min_share=args.min_share) for name in dict.fromkeys(names)}
+    comparison = compare_policies(program, policies, horizon=args.horizon, batch=args.batch,
+                                  replications=args.replications, delay=args.delay, random_state=seed)
+    table = comparison.to_frame()
+    lines = [comparison.summary(), f"  seed {seed}"]
+    files = {}
+    if out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "policies.csv", index=False)
+        tests = [r.to_frame().assign(policy=name) for name, r in comparison.results.items()]
+        __import__("pandas").concat(tests, ignore_index=True).to_csv(out / "tests.csv", index=False)
+        ax = comparison.plot()
+        ax.figure.savefig(out / "regret.png", dpi=120)
+        files = {k: str(out / k) for k in ("policies.csv", "tests.csv", "regret.png")}
+        lines += [f"  wrote {f}" for f in files.values()]
+    return {"text": "\n".join(lines), "data": {"seed": seed, "policies": table.to_dict("records"), "files": files}}
+
+
+def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from .allocation import evaluate_policy
+    from .experiments import read_table
+
+    target, _ = read_table(args.target, what="target policy", id_columns=["test_id", "cell_id"],
+                           required=["test_id", "cell_id", "probability"])
+    values = [evaluate_policy(args.log, target, method=m, interval=args.interval, level=args.level,
+                              random_state=args.random_state) for m in (args.method or ["dr"])]
+    text = "\n".join(v.summary() for v in values)
+    return {"text": text, "data": {"estimates": [v.to_dict() for v in values]}}
+
+
+def _allocate_command(args: argparse.Namespace) -> dict[str, Any]:
+    return {"simulate": _allocate, "evaluate": _evaluate}[args.action](args)
+
+
+_COMMANDS = {"allocate": _allocate_command,
+             "simulate": _simulate, "validate": _validate, "extract": _extract, "analyze": _analyze, "report": _report,
              "demo": _demo}
 
 if __name__ == "__main__":  # pragma: no cover

@@ -24,8 +24,10 @@ already catches ``ValueError`` or ``OSError`` keeps working::
     ├── GraphWarning                         a graph that is valid but probably not what was meant
     ├── DataQualityWarning                   rows were excluded from an analysis (counted), or were
     │                                        changed to load (ids stripped of spaces)
-    └── NuisanceWarning                      a nuisance model no better than a constant, or a badly
-                                             calibrated propensity
+    ├── NuisanceWarning                      a nuisance model no better than a constant, or a badly
+    │                                        calibrated propensity
+    └── OffPolicyWarning                     tiny logging propensities, or a target policy the log
+                                             barely supports
 
 Messages say what failed, the offending value (file, column, row, test id), what is
 allowed, and how to fix it. A bad argument (``level=95``, an unknown method, a negative
@@ -55,6 +57,7 @@ __all__ = [
     "GraphWarning",
     "DataQualityWarning",
     "NuisanceWarning",
+    "OffPolicyWarning",
 ]
 
 
@@ -135,3 +138,8 @@ class DataQualityWarning(CreativeCausalWarning):
 
 class NuisanceWarning(CreativeCausalWarning):
     """A nuisance model that predicts no better than a constant, or a badly calibrated propensity."""
+
+
+class OffPolicyWarning(CreativeCausalWarning):
+    """Off-policy evaluation on thin ground: logging propensities below 0.01, target weight on
+    cells the log never showed, or a replay that kept few impressions."""

@@ -249,4 +249,30 @@ def grouped_graph_plot(labels: Mapping[str, str], links: Sequence[tuple[tuple[st
     return ax
 
 
-__all__ = ["grouped_graph_plot", "interval_plot", "forest_plot", "propensity_plot", "sensitivity_plot", "histogram_plot"]
+def regret_plot(curves: Mapping[str, pd.DataFrame], ax: matplotlib.axes.Axes | None = None, *,
+                level: float) -> matplotlib.axes.Axes:
+    """Cumulative regret against impressions per test, one line per policy with its interval.
+
+    Parameters
+    ----------
+    curves : mapping
+        Policy name -> :meth:`AllocationResult.curve` (``impressions``, ``regret``, ``ci_low``,
+        ``ci_high``).
+    level : float
+        The intervals' level (over replications).
+    """
+    ax = _axes(ax, (7.0, 4.2))
+    for name, curve in curves.items():
+        line = ax.plot(curve["impressions"], curve["regret"], label=name)[0]
+        if curve["ci_low"].notna().any():
+            ax.fill_between(curve["impressions"], curve["ci_low"], curve["ci_high"], color=line.get_color(), alpha=0.2,
+                            linewidth=0)
+    ax.set_xlabel("impressions per test")
+    ax.set_ylabel("plays lost (cumulative regret, all tests)")
+    ax.set_title(f"Regret over time (bands: {level:.0%} intervals over replications)")
+    ax.legend(frameon=False, fontsize="small")
+    return ax
+
+
+__all__ = ["regret_plot",
+           "grouped_graph_plot", "interval_plot", "forest_plot", "propensity_plot", "sensitivity_plot", "histogram_plot"]

@@ -55,4 +55,4 @@ def test_ci_runs_the_readme_commands_exactly():
                           f'cd {ROOT}; readme_command "creative-causal demo"; readme_command pytest'],
                          capture_output=True, text=True, check=True)
     assert run.stdout.splitlines() == ["pip install -e . && creative-causal demo",
-                                       'pip install -e ".[test]" && python -m pytest']
+                                       'pip install -e ".[test]" && python -m pytest -n auto']

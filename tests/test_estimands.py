@@ -261,6 +261,19 @@ def test_insights_name_the_estimand(study):
     assert att.table.loc[0, "estimand"] == "att" and "where it is used" in att.table.loc[0, "sentence"]
 
 
+def test_every_output_names_the_estimand(ate, study):
+    """The estimate, its refutation, its sensitivity and per-segment effects each say which
+    average they are about, in text and in their tables."""
+    report = refute(ate, study, tests=["placebo"], n_simulations=5, random_state=0)
+    sens = sensitivity(ate)
+    cate = estimate_cate(study, "has_face", by=["genre"], estimand="att", random_state=0)
+    assert f"estimand: ate ({ESTIMAND_TEXT['ate']})" in ate.summary()
+    assert ate.to_frame().loc[0, "estimand"] == "ate" and ate.to_dict()["estimand"] == "ate"
+    assert "estimand ate" in report.summary() and report.to_dict()["estimand"] == "ate"
+    assert "estimand ate" in sens.summary() and sens.to_frame().loc[0, "estimand"] == "ate"
+    assert "estimand att" in cate.summary() and cate.estimand == "att"
+
+
 def test_refute_refits_with_the_same_estimand(study):
     est = estimate_effect(study, "has_face", estimand="att", model_y=LinearRegression(),
                           model_t=LogisticRegression(max_iter=1000), random_state=0)

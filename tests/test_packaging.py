@@ -192,3 +192,19 @@ def test_imports_flow_one_way():
                 if other and other != own and _LAYERS.index(other) > _LAYERS.index(own) and (own, other) not in _ALLOWED_UP:
                     offenders.append(f"{rel}:{node.lineno} ({own} imports {other})")
     assert offenders == []
+
+
+def test_allocation_reads_data_never_the_estimators():
+    """architecture.md: allocation uses experiments and datasets; it reads the study's effects
+    as a plain table and never imports estimation, refutation, insights or study."""
+    forbidden = {"graph", "estimation", "refutation", "insights", "study", "report", "features", "demo", "cli"}
+    offenders = []
+    for path in sorted((PACKAGE / "allocation").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                parts = module.split(".")
+                top = parts[1] if module.startswith("creative_causal.") else (parts[0] if node.level == 2 else None)
+                if top in forbidden:
+                    offenders.append(f"{path.name}:{node.lineno} imports {top}")
+    assert offenders == []

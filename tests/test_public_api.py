@@ -13,14 +13,14 @@ TOP_LEVEL = {
     "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
-    "NuisanceWarning",
+    "NuisanceWarning", "OffPolicyWarning",
     "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate",
     "overlap", "EffectEstimate", "refute", "RefutationReport", "sensitivity", "SensitivityResult", "e_value",
     "mediation", "MediationResult", "moderation", "discover_insights", "InsightTable", "CreativeStudy", "StudyResult",
     "run_demo", "set_config", "get_config", "config_context", "InvalidParameterError", "UnknownNameError",
     "StudyFileError", "OutputPathError",
     "datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
-    "demo", "plotting", "exceptions",
+    "demo", "allocation", "plotting", "exceptions",
 }
 
 
@@ -34,7 +34,7 @@ def test_subpackage_names_are_pinned():
     assert set(experiments.__all__) == {"ABResults", "StudyData", "as_study_data", "read_ab_results", "read_table",
                                         "aggregate_impressions", "wilson_interval", "log_take_rate", "log_rate_ratio",
                                         "two_proportion_test", "holm", "adjust_p_values", "CONTINUITY", "LOG_RATIO",
-                                        "LOG_RATE", "DIFF_PP", "LOG_OUTCOMES"}
+                                        "LOG_RATE", "DIFF_PP", "LOG_OUTCOMES", "iter_log_chunks"}
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
                                      "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit",
@@ -77,7 +77,17 @@ def test_trust_layer_names_are_pinned():
     assert set(insights.__all__) == {"discover_insights", "InsightTable", "screen_features", "insight_sentence"}
     assert set(demo.__all__) == {"run_demo", "DemoResult", "DEMO_TREATMENTS", "DEMO_LAYOUT_EDGES"}
     assert set(plotting.__all__) == {"interval_plot", "forest_plot", "propensity_plot", "sensitivity_plot",
-                                     "histogram_plot", "grouped_graph_plot"}
+                                     "histogram_plot", "grouped_graph_plot", "regret_plot"}
+
+
+def test_allocation_names_are_pinned():
+    from creative_causal import allocation
+
+    assert set(allocation.__all__) == {
+        "Policy", "FixedSplit", "ExploreThenCommit", "EpsilonGreedy", "UCB1", "KLUCB", "Thompson", "TopTwoThompson",
+        "POLICIES", "policy_from_dict", "AllocationState", "probability_best", "posterior_draws", "EXACT_BELOW",
+        "prior_from_study", "simulate_allocation", "compare_policies", "AllocationResult", "PolicyComparison",
+        "true_take_rates", "simulate_impression_log", "evaluate_policy", "PolicyValue", "OffPolicyWarning", "METHODS"}
 
 
 def test_estimators_import_econml_lazily():

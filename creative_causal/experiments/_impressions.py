@@ -15,8 +15,10 @@ from ._files import iter_csv_chunks, table_kind
 from ._validate import ARTWORK, CELL, IMPRESSIONS, PLAYS, TEST
 
 
-def _chunks(log: pd.DataFrame | str | os.PathLike[str], columns: list[str], chunk_rows: int,
-            id_columns: list[str]) -> Iterator[pd.DataFrame]:
+def iter_log_chunks(log: pd.DataFrame | str | os.PathLike[str], columns: list[str], chunk_rows: int,
+                    id_columns: Sequence[str] = ()) -> Iterator[pd.DataFrame]:
+    """The given columns of an impression log (a DataFrame, CSV or Parquet file), ``chunk_rows``
+    rows at a time: Parquet in record batches, so a log larger than memory can be read."""
     if isinstance(log, pd.DataFrame):
         check_columns(log, {c: c for c in columns}, "impression log", ExperimentDataError)
         for start in range(0, len(log), chunk_rows):
@@ -88,7 +90,7 @@ def aggregate_impressions(
     member_cells: pd.DataFrame | None = None
     offset = 0
     source = "impression log" if isinstance(log, pd.DataFrame) else str(log)
-    for chunk in _chunks(log, columns, chunk_rows, [c for c in (test, cell, artwork, member, title) if c]):
+    for chunk in iter_log_chunks(log, columns, chunk_rows, [c for c in (test, cell, artwork, member, title) if c]):
         flag = chunk[played]
         if pd.api.types.is_bool_dtype(flag):
             values = flag.to_numpy(dtype=float)

@@ -167,13 +167,14 @@ class RefutationReport(ResultMixin):
         return pd.concat([r.to_frame() for r in self.results], ignore_index=True) if self.results else pd.DataFrame()
 
     def to_dict(self) -> dict[str, Any]:
-        return json_safe({"treatment": self.estimate.treatment, "level": self.level, "nuisance": self.nuisance,
-                          "seconds": self.seconds, "verdict": self.verdict, "results": [r.to_dict() for r in self.results]})
+        return json_safe({"treatment": self.estimate.treatment, "estimand": self.estimate.estimand, "level": self.level,
+                          "nuisance": self.nuisance, "seconds": self.seconds, "verdict": self.verdict,
+                          "results": [r.to_dict() for r in self.results]})
 
     def summary(self) -> str:
         e = self.estimate
         lines = [f"Refutation of the effect of {e.treatment} on {e.outcome}: {effect_text(e.value, e)} "
-                 f"({e.level:.0%} CI {effect_text(e.ci_low, e)} to {effect_text(e.ci_high, e)})",
+                 f"({e.level:.0%} CI {effect_text(e.ci_low, e)} to {effect_text(e.ci_high, e)}), estimand {e.estimand}",
                  f"  nuisance models {self.nuisance}; {self.seconds:.1f} s; verdicts at {1 - self.level:.0%} "
                  f"significance, middle {self.level:.0%} of the simulations shown"]
         for r in self.results:

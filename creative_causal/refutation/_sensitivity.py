@@ -180,7 +180,8 @@ class SensitivityResult(ResultMixin):
 
     def to_frame(self) -> pd.DataFrame:
         """The summary figures in one row (benchmarks: see ``benchmarks``)."""
-        return pd.DataFrame([dict(treatment=self.estimate.treatment, estimate=self.estimate.value,
+        return pd.DataFrame([dict(treatment=self.estimate.treatment, estimand=self.estimate.estimand,
+                                  estimate=self.estimate.value,
                                   risk_ratio=self.risk_ratio, contrast=self.contrast, e_value=self.e_value,
                                   e_value_ci=self.e_value_ci, partial_r2=self.partial_r2,
                                   robustness_value=self.robustness_value, robustness_value_ci=self.robustness_value_ci,
@@ -196,7 +197,7 @@ class SensitivityResult(ResultMixin):
     def summary(self) -> str:
         e = self.estimate
         lines = [f"Sensitivity of the effect of {e.treatment}: {effect_text(e.value, e)} "
-                 f"({e.level:.0%} CI {effect_text(e.ci_low, e)} to {effect_text(e.ci_high, e)})",
+                 f"({e.level:.0%} CI {effect_text(e.ci_low, e)} to {effect_text(e.ci_high, e)}), estimand {e.estimand}",
                  f"  E-value {self.e_value:.2f} (interval: {self.e_value_ci:.2f}) for risk ratio {self.risk_ratio:.3f}, "
                  f"{self.contrast}",
                  f"  robustness value {self.robustness_value:.1%} (to reach zero), {self.robustness_value_ci:.1%} "
