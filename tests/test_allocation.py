@@ -257,6 +257,8 @@ def test_prior_is_centred_on_the_predicted_rate_and_weighted_by_its_uncertainty(
     assert np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))) == pytest.approx(rate * se, rel=1e-6)  # the delta method's sd
     weak = prior_from_study(_effects(), art, baseline_rate=pd.Series({"t1": 0.04, "t2": 0.08}), strength=0.1)
     assert weak["prior_weight"].to_numpy() == pytest.approx(0.1 * prior["prior_weight"].to_numpy(), rel=0.01)
+    flat = prior_from_study(_effects(), art, baseline_rate=pd.Series({"t1": 0.04, "t2": 0.08}), strength=0)
+    assert (flat["prior_weight"] == 2).all()  # a flat prior's weight, centred on the prediction
     chosen = prior_from_study(_effects(), art, baseline_rate=0.05, features=["brightness"])
     assert chosen.attrs["features"] == ["brightness"]
 
@@ -463,3 +465,23 @@ def test_allocate_evaluate_from_files(program, tmp_path, capsys):
     estimates = json.loads(capsys.readouterr().out)["estimates"]
     assert [e["method"] for e in estimates] == ["dr", "ips"] and all(0 < e["value"] < 1 for e in estimates)
     assert main(["allocate", "evaluate", str(tmp_path / "log.parquet"), "--target", str(tmp_path / "missing.csv")]) == 1
+
+
+def test_a_per_segment_target(program):
+    """A target that differs by segment: the estimate averages each segment's own split, and a
+    target that is the same in every segment gives the same value as without segments."""
+    import pandas as pd
+
+    log = simulate_impression_log(program, impressions=1000, random_state=4)
+    log["segment"] = np.where(np.random.default_rng(0).random(len(log)) < 0.5, "kids", "adults")
+    target, _ = _target(program)
+    both = pd.concat([target.assign(segment=s) for s in ("kids", "adults")], ignore_index=True)
+    same = evaluate_policy(log, both, segments=["segment"])
+    assert same.value == pytest.approx(evaluate_policy(log, target).value, abs=5 * same.std_error)
+    uniform, _ = _target(program, lead=1 / 2)
+    mixed = pd.concat([target.assign(segment="kids"), uniform.assign(segment="adults")], ignore_index=True)
+    value = evaluate_policy(log, mixed, segments=["segment"], method="ips").value
+    kids = evaluate_policy(log[log["segment"] == "kids"], target, method="ips").value
+    adults = evaluate_policy(log[log["segment"] == "adults"], uniform, method="ips").value
+    share = (log["segment"] == "kids").mean()
+    assert value == pytest.approx(share * kids + (1 - share) * adults, rel=1e-9)

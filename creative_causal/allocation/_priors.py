@@ -65,7 +65,7 @@ def prior_from_study(effects: Any, artworks: pd.DataFrame, *, baseline_rate: flo
     residual_sd : float
         Unexplained artwork-to-artwork spread of the log take rate.
     max_weight : float
-        Cap on the prior's pseudo-impressions.
+        Cap on the prior's pseudo-impressions (the floor is 2, a flat prior's weight).
     group : str or None
         Column of ``artworks`` that holds the competing set; None centres on all rows.
 
@@ -119,7 +119,8 @@ def prior_from_study(effects: Any, artworks: pd.DataFrame, *, baseline_rate: flo
     rate = np.clip(base * np.exp(log_ratio), 1e-6, 1 - 1e-6)
     # delta method: var(rate) = rate^2 var(log rate); a Beta with that mean and variance has
     # a + b = rate (1 - rate) / var - 1 pseudo-impressions
-    weight = np.clip(strength * ((1 - rate) / (rate * log_ratio_se**2) - 1), 0.0, max_weight)
+    # at least the two pseudo-impressions of a flat Beta(1, 1), so a zero strength is flat, never degenerate
+    weight = np.clip(strength * ((1 - rate) / (rate * log_ratio_se**2) - 1), 2.0, max(max_weight, 2.0))
     out = pd.DataFrame({"artwork_id": frame["artwork_id"].astype(str), "predicted_log_ratio": log_ratio,
                         "log_ratio_se": log_ratio_se, "predicted_rate": rate, "prior_weight": weight,
                         "prior_plays": rate * weight, "prior_misses": (1 - rate) * weight})
