@@ -291,6 +291,8 @@ def _report(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _allocate(args: argparse.Namespace) -> dict[str, Any]:
+    import pandas as pd
+
     from ._validation import check_output_dir, check_random_state, draw_seed
     from .allocation import POLICIES, compare_policies
     from .datasets import simulate_program
@@ -316,7 +318,7 @@ def _allocate(args: argparse.Namespace) -> dict[str, Any]:
         out.mkdir(parents=True, exist_ok=True)
         table.to_csv(out / "policies.csv", index=False)
         tests = [r.to_frame().assign(policy=name) for name, r in comparison.results.items()]
-        __import__("pandas").concat(tests, ignore_index=True).to_csv(out / "tests.csv", index=False)
+        pd.concat(tests, ignore_index=True).to_csv(out / "tests.csv", index=False)
         ax = comparison.plot()
         ax.figure.savefig(out / "regret.png", dpi=120)
         files = {k: str(out / k) for k in ("policies.csv", "tests.csv", "regret.png")}

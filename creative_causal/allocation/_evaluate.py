@@ -178,7 +178,7 @@ def evaluate_policy(log: pd.DataFrame | str | os.PathLike[str], policy: Any, *, 
     for chunk in iter_log_chunks(log, columns, chunk_rows, keys):
         chunk = _clean(chunk, keys, prop_column, source)
         counts.append(chunk.groupby(keys, sort=False, observed=True)["played"].agg(["size", "sum"]))
-        if target_prob is not None:
+        if method == "replay":  # rejection sampling needs the largest weight before the second pass
             largest_weight = max(largest_weight, float(np.max(_lookup(target_prob, chunk, keys)
                                                               / chunk[prop_column].to_numpy(float))))
     cells = pd.concat(counts).groupby(level=list(range(len(keys)))).sum()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import matplotlib.axes
 import numpy as np
@@ -290,16 +290,15 @@ def simulate_impression_log(program: Any, policy: Policy | None = None, *, impre
     cell_ids = np.full(rates.shape, "", dtype=object)
     _, row, position = _cell_grid(program)
     cell_ids[row, position] = program.cells["cell_id"].astype(str).to_numpy()
-    if policy is None:
-        planned = np.zeros(rates.shape)
-        planned[row, position] = program.cells["planned_share"].to_numpy(float)
-        policy = _Planned()
+    fixed, state = None, None
+    if policy is None:  # the planned split learns nothing: no state to keep
+        fixed = np.zeros(rates.shape)
+        fixed[row, position] = program.cells["planned_share"].to_numpy(float)
+        fixed /= fixed.sum(axis=1, keepdims=True)
+    elif isinstance(policy, Policy):
         state = policy.start(active=active)
-        fixed = planned / planned.sum(axis=1, keepdims=True)
     else:
-        if not isinstance(policy, Policy):
-            raise InvalidParameterError(f"policy must be an allocation policy, got {type(policy).__name__}.")
-        state, fixed = policy.start(active=active), None
+        raise InvalidParameterError(f"policy must be an allocation policy, got {type(policy).__name__}.")
     parts = []
     done = 0
     refresh = 0
@@ -315,22 +314,13 @@ def simulate_impression_log(program: Any, policy: Policy | None = None, *, impre
         parts.append(pd.DataFrame({"test_id": np.asarray(test_ids, dtype=object)[t], "cell_id": cell_ids[t, c],
                                    "played": played.astype(np.int8), "propensity": shares[t, c],
                                    "refresh": np.int32(refresh)}))
-        plays = np.zeros_like(counts)
-        np.add.at(plays, (t, c), played)
-        state = policy.update(state, counts, plays)
+        if state is not None:
+            plays = np.zeros_like(counts)
+            np.add.at(plays, (t, c), played)
+            state = policy.update(state, counts, plays)
         done += n
         refresh += 1
     return pd.concat(parts, ignore_index=True)
-
-
-@dataclass(frozen=True)
-class _Planned(Policy):
-    """The programme's planned split (used by simulate_impression_log only)."""
-
-    name: ClassVar[str] = "planned"
-
-    def _shares(self, state: Any, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - never asked
-        return state.active.astype(float)
 
 
 @dataclass(frozen=True, repr=False)
