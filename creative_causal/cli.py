@@ -122,12 +122,17 @@ def _parser() -> argparse.ArgumentParser:
                            "(off-policy evaluation)")
     a.add_argument("log", type=Path, help="impression log (CSV or Parquet): test_id, cell_id, played, propensity "
                    "(or planned_share)")
-    a.add_argument("--target", type=Path, required=True, help="the target policy: a CSV or Parquet table with "
-                   "test_id, cell_id and probability (per test, summing to 1)")
+    target = a.add_mutually_exclusive_group(required=True)
+    target.add_argument("--target", type=Path, help="the target policy as a table: a CSV or Parquet file with "
+                        "test_id, cell_id and probability (per test, summing to 1)")
+    target.add_argument("--policy", metavar="NAME", help="the target policy by name (thompson, kl_ucb, ...), run "
+                        "along the log and learning at each of its refreshes (the 'refresh' column)")
     a.add_argument("--method", action="append", default=None, choices=["dr", "switch_dr", "dm", "ips", "snips", "replay"],
                    help="estimator, repeatable (default: dr)")
-    a.add_argument("--interval", default="impressions", choices=["impressions", "tests"],
-                   help="impressions independent within tests (default), or clustered by test")
+    a.add_argument("--interval", default="impressions",
+                   choices=["impressions", "tests", "bootstrap_tests", "bootstrap_members"],
+                   help="impressions independent within tests (default), clustered by test, or a bootstrap over "
+                   "tests or members (member_id)")
     a.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     a.add_argument("--random-state", type=int, default=None, help="seed for replay's draws")
     return parser
@@ -294,18 +299,14 @@ def _allocate(args: argparse.Namespace) -> dict[str, Any]:
     import pandas as pd
 
     from ._validation import check_output_dir, check_random_state, draw_seed
-    from .allocation import POLICIES, compare_policies
+    from .allocation import compare_policies
     from .datasets import simulate_program
-    from .exceptions import UnknownNameError
 
     out = check_output_dir(args.output, "output folder") if args.output is not None else None
     names = args.policy or ["fixed", "explore_then_commit", "thompson"]
-    unknown = [n for n in names if n not in POLICIES]
-    if unknown:
-        raise UnknownNameError(f"unknown policy {unknown[0]!r}; choose from {sorted(POLICIES)}.")
+    policies = {name: _policy_named(name, min_share=args.min_share) for name in dict.fromkeys(names)}
     seed = draw_seed(check_random_state(args.random_state)) if args.random_state is None else args.random_state
     program = simulate_program(args.titles, random_state=seed)
-    policies = {name: POLICIES[name](min_share=args.min_share) for name in dict.fromkeys(names)}
     comparison = compare_policies(program, policies, horizon=args.horizon, batch=args.batch,
                                   replications=args.replications, delay=args.delay, random_state=seed)
     table = comparison.to_frame()
@@ -326,12 +327,24 @@ def _allocate(args: argparse.Namespace) -> dict[str, Any]:
     return {"text": "\n".join(lines), "data": {"seed": seed, "policies": table.to_dict("records"), "files": files}}
 
 
+def _policy_named(name: str, **settings: Any) -> Any:
+    from .allocation import POLICIES
+    from .exceptions import UnknownNameError
+
+    if name not in POLICIES:
+        raise UnknownNameError(f"unknown policy {name!r}; choose from {sorted(POLICIES)}.")
+    return POLICIES[name](**settings)
+
+
 def _evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from .allocation import evaluate_policy
     from .experiments import read_table
 
-    target, _ = read_table(args.target, what="target policy", id_columns=["test_id", "cell_id"],
-                           required=["test_id", "cell_id", "probability"])
+    if args.policy is not None:
+        target = _policy_named(args.policy)
+    else:
+        target, _ = read_table(args.target, what="target policy", id_columns=["test_id", "cell_id"],
+                               required=["test_id", "cell_id", "probability"])
     values = [evaluate_policy(args.log, target, method=m, interval=args.interval, level=args.level,
                               random_state=args.random_state) for m in (args.method or ["dr"])]
     text = "\n".join(v.summary() for v in values)

@@ -87,7 +87,8 @@ def test_allocation_names_are_pinned():
         "Policy", "FixedSplit", "ExploreThenCommit", "EpsilonGreedy", "UCB1", "KLUCB", "Thompson", "TopTwoThompson",
         "POLICIES", "policy_from_dict", "AllocationState", "probability_best", "posterior_draws", "EXACT_BELOW",
         "prior_from_study", "simulate_allocation", "compare_policies", "AllocationResult", "PolicyComparison",
-        "true_take_rates", "simulate_impression_log", "evaluate_policy", "PolicyValue", "OffPolicyWarning", "METHODS"}
+        "true_take_rates", "simulate_impression_log", "evaluate_policy", "PolicyValue", "OffPolicyWarning", "METHODS",
+        "Contextual", "replay_tests", "SplitReplay", "pooled_prior_weight"}
 
 
 def test_estimators_import_econml_lazily():

@@ -79,7 +79,8 @@ def test_html_is_self_contained_and_complete(result, tmp_path):
     assert "data:image/jpeg;base64," in text  # thumbnails
     for heading in ("Executive summary", "Ranked insights", "Examples from the tests", "The causal graph",
                     "Refutation checks", "Sensitivity to unobserved confounding", "Mediation", "Data quality",
-                    "Images that failed feature extraction"):
+                    "Images that failed feature extraction", "If the tests had split adaptively",
+                    "The 10 tests where adaptive splitting would have gained most"):
         assert heading in text, heading
     assert "95%" in text
     # a saved and reloaded study gives the same report

@@ -1,10 +1,12 @@
 """Explore and exploit: split a test's impressions between its artworks while it runs.
 
 Policies (:class:`FixedSplit`, :class:`ExploreThenCommit`, :class:`EpsilonGreedy`,
-:class:`UCB1`, :class:`KLUCB`, :class:`Thompson`, :class:`TopTwoThompson`) are small frozen
+:class:`UCB1`, :class:`KLUCB`, :class:`Thompson`, :class:`TopTwoThompson`, and
+:class:`Contextual`, one per segment pooled across segments) are small frozen
 values; what they learn lives in an :class:`AllocationState` of plain arrays, batched over
 tests. :func:`simulate_allocation` and :func:`compare_policies` replay them against the
-simulator's true take rates.
+simulator's true take rates; :func:`replay_tests` tells what an adaptive split would have done
+in tests that already ran.
 
 This package reads A/B data and the simulator only; it never imports the estimators.
 """
@@ -15,6 +17,7 @@ from ._policies import (
     KLUCB,
     POLICIES,
     UCB1,
+    Contextual,
     EpsilonGreedy,
     ExploreThenCommit,
     FixedSplit,
@@ -26,6 +29,7 @@ from ._policies import (
     probability_best,
 )
 from ._priors import prior_from_study
+from ._replay import SplitReplay, replay_tests
 from ._simulate import (
     AllocationResult,
     PolicyComparison,
@@ -34,11 +38,12 @@ from ._simulate import (
     simulate_impression_log,
     true_take_rates,
 )
-from ._state import AllocationState
+from ._state import AllocationState, pooled_prior_weight
 
 __all__ = [
     "AllocationResult",
     "AllocationState",
+    "Contextual",
     "EpsilonGreedy",
     "ExploreThenCommit",
     "FixedSplit",
@@ -50,6 +55,7 @@ __all__ = [
     "Policy",
     "PolicyComparison",
     "PolicyValue",
+    "SplitReplay",
     "Thompson",
     "TopTwoThompson",
     "UCB1",
@@ -57,8 +63,10 @@ __all__ = [
     "evaluate_policy",
     "policy_from_dict",
     "posterior_draws",
+    "pooled_prior_weight",
     "prior_from_study",
     "probability_best",
+    "replay_tests",
     "simulate_allocation",
     "simulate_impression_log",
     "true_take_rates",

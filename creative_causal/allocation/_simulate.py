@@ -16,8 +16,8 @@ from scipy import stats
 
 from .._display import ResultMixin, json_safe
 from .._validation import check_int, check_level, check_random_state, draw_seed
-from ..exceptions import InvalidParameterError
-from ._policies import Policy
+from ..exceptions import InvalidParameterError, UnknownNameError
+from ._policies import Contextual, Policy
 
 
 def _cell_grid(program: Any) -> tuple[pd.Index, np.ndarray, np.ndarray]:
@@ -69,6 +69,37 @@ def true_take_rates(program: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
     return [str(t) for t in tests], rates, active
 
 
+def _segment_rates(program: Any, segments: Mapping[str, Mapping[str, float]] | None,
+                   rates: np.ndarray) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Segment names, their shares of each test's impressions, and true take rates per test,
+    segment and cell: the programme's rate times ``exp(sum of the segment's shifts x features)``."""
+    if segments is None:
+        return (), np.ones(1), rates[:, None, :]
+    if not isinstance(segments, Mapping) or not segments:
+        raise InvalidParameterError("segments must map each segment's name to its share and its shifts of the log "
+                                    "take rate per feature, e.g. {'families': {'share': 0.3, 'has_face': 0.4}, "
+                                    "'others': {'share': 0.7}}.")
+    features = program.artworks.reindex(program.cells["artwork_id"])
+    _, row, position = _cell_grid(program)
+    names, shares, layers = [], [], []
+    for name, spec in segments.items():
+        spec = dict(spec)
+        share = spec.pop("share", None)
+        if not isinstance(share, (int, float)) or not share > 0:
+            raise InvalidParameterError(f"segment {name!r} needs a positive 'share' of impressions, got {share!r}.")
+        unknown = [f for f in spec if f not in features]
+        if unknown:
+            raise UnknownNameError(f"segment {name!r} shifts {unknown[0]!r}, which is not a feature of the programme; "
+                                   f"features: {', '.join(features.columns)}.")
+        shift = np.zeros(rates.shape)
+        for feature, beta in spec.items():
+            shift[row, position] += float(beta) * features[feature].to_numpy(float)
+        names.append(str(name))
+        shares.append(float(share))
+        layers.append(np.clip(rates * np.exp(shift), 0.0, 1.0))
+    return tuple(names), np.asarray(shares) / sum(shares), np.stack(layers, axis=1)
+
+
 def _interval(values: np.ndarray, level: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over replications with a t interval for the mean (NaN with one replication)."""
     n = values.shape[axis]
@@ -87,7 +118,9 @@ class AllocationResult(ResultMixin):
     Arrays are (replications, tests, refreshes) and cumulative; ``impressions`` holds the
     impressions per test served after each refresh. Regret is expected regret: the plays lost
     against always serving the best cell, ``sum(n_cell * (p_best - p_cell))``, so it carries no
-    Bernoulli noise of its own.
+    Bernoulli noise of its own. With ``segments`` the best cell is each segment's own (the
+    oracle a per-segment policy could reach), and ``correct`` is the share of a test's
+    impressions whose segment has the right winner recommended.
     """
 
     policy: str
@@ -105,11 +138,13 @@ class AllocationResult(ResultMixin):
     plays: np.ndarray
     best_impressions: np.ndarray
     correct: np.ndarray
+    segments: tuple[str, ...] = ()
 
     def time_to_pick(self) -> np.ndarray:
         """Impressions per test after which the recommended cell is the best one and stays so
         (NaN where it is wrong at the end): (replications, tests)."""
-        stays = np.flip(np.logical_and.accumulate(np.flip(self.correct, -1), axis=-1), -1)
+        right = self.correct >= 1 - 1e-9  # every segment's winner right
+        stays = np.flip(np.logical_and.accumulate(np.flip(right, -1), axis=-1), -1)
         first = np.argmax(stays, axis=-1)
         return np.where(stays[..., -1], self.impressions[first], np.nan)
 
@@ -158,9 +193,11 @@ class AllocationResult(ResultMixin):
         level = f"{self.level:.0%}"
         spread = (f" ({level} CI {t.regret_ci_low:,.0f} to {t.regret_ci_high:,.0f})" if self.replications > 1
                   else " (one replication: no interval)")
+        segments = (f"; {len(self.segments)} segments ({', '.join(self.segments)}), each with its own best cell"
+                    if self.segments else "")
         return "\n".join([
             f"{self.policy} on {len(self.test_ids)} tests, {self.horizon:,} impressions each in refreshes of "
-            f"{self.batch:,} (feedback delay {self.delay}), {self.replications} replications",
+            f"{self.batch:,} (feedback delay {self.delay}), {self.replications} replications{segments}",
             f"  regret: {t.regret:,.0f} plays lost against always serving the best cell{spread}",
             f"  take rate {t.take_rate:.4%} (best possible {t.oracle_take_rate:.4%}); "
             f"{t.share_to_best:.1%} of impressions to the best cell",
@@ -176,7 +213,8 @@ class AllocationResult(ResultMixin):
 
 def simulate_allocation(program: Any, policy: Policy, *, horizon: int = 100_000, batch: int = 5_000,
                         replications: int = 1, delay: int = 0, priors: pd.DataFrame | None = None,
-                        level: float = 0.95, random_state: Any = None) -> AllocationResult:
+                        segments: Mapping[str, Mapping[str, float]] | None = None, level: float = 0.95,
+                        random_state: Any = None) -> AllocationResult:
     """Replay ``policy`` on every test of a simulated programme with its true take rates.
 
     Each test serves ``horizon`` impressions in refreshes of ``batch``: the policy splits each
@@ -201,6 +239,14 @@ def simulate_allocation(program: Any, policy: Policy, *, horizon: int = 100_000,
     priors : DataFrame, optional
         Beta priors per artwork (``artwork_id``, ``prior_plays``, ``prior_misses``; from
         :func:`prior_from_study`); flat Beta(1, 1) for artworks it does not name.
+    segments : dict, optional
+        Member segments that respond differently to the artwork: each name maps to its
+        ``share`` of every test's impressions and its shifts of the log take rate per unit of
+        catalog features, e.g. ``{"families": {"share": 0.3, "has_face": 0.4}, "others":
+        {"share": 0.7, "has_face": -0.2}}``. Each refresh's impressions are split between the
+        segments by their shares; a :class:`Contextual` policy splits each segment's own, any
+        other policy serves every segment the same split. Regret is against each segment's
+        best cell.
     level : float
         Interval level for the result's figures.
     random_state : None, int or Generator
@@ -227,42 +273,58 @@ def simulate_allocation(program: Any, policy: Policy, *, horizon: int = 100_000,
     delay = check_int(delay, "delay", minimum=0)
     level = check_level(level)
     rng = check_random_state(random_state)
-    test_ids, rates, active = true_take_rates(program)
-    shape = (replications, *rates.shape)
-    p = np.broadcast_to(rates, shape)
-    best_cell = np.argmax(np.where(active, rates, -1.0), axis=-1)
-    best_rate = rates.max(axis=-1, where=active, initial=0.0)
-    second = np.sort(np.where(active, rates, -np.inf), axis=-1)[:, -2] if rates.shape[1] > 1 else best_rate
+    test_ids, base_rates, active = true_take_rates(program)
+    names, segment_share, rates = _segment_rates(program, segments, base_rates)  # rates: tests x segments x cells
+    shape = (replications, *base_rates.shape)
+    per_segment = isinstance(policy, Contextual)
+    cell_mask = active[:, None, :]
+    best_cell = np.argmax(np.where(cell_mask, rates, -1.0), axis=-1)
+    best_rate = rates.max(axis=-1, where=cell_mask, initial=0.0)
+    second = np.sort(np.where(cell_mask, rates, -np.inf), axis=-1)[..., -2] if rates.shape[-1] > 1 else best_rate
     gap = np.where(np.isfinite(second), best_rate - second, np.nan)
-    is_best = np.arange(rates.shape[1]) == best_cell[:, None]
+    is_best = np.arange(rates.shape[-1]) == best_cell[..., None]
 
     refreshes = -(-horizon // batch)
-    prior_plays, prior_misses = _prior_arrays(program, priors, rates.shape)
-    state = policy.start(active=np.broadcast_to(active, shape), prior_plays=prior_plays, prior_misses=prior_misses)
+    prior_plays, prior_misses = _prior_arrays(program, priors, base_rates.shape)
+    if per_segment:
+        state_shape = (replications, len(test_ids), len(segment_share), active.shape[-1])
+        state = policy.start(active=np.broadcast_to(cell_mask, state_shape), prior_plays=prior_plays[:, None, :],
+                             prior_misses=prior_misses[:, None, :])
+    else:
+        state = policy.start(active=np.broadcast_to(active, shape), prior_plays=prior_plays, prior_misses=prior_misses)
     out = {name: np.zeros((*shape[:2], refreshes)) for name in ("regret", "plays", "best_impressions")}
-    correct = np.zeros((*shape[:2], refreshes), dtype=bool)
+    correct = np.zeros((*shape[:2], refreshes))
     served = np.zeros(refreshes, dtype=np.int64)
     pending: deque[tuple[np.ndarray, np.ndarray]] = deque()
     totals = {name: np.zeros(shape[:2]) for name in out}
     done = 0
     for step in range(refreshes):
         n = min(batch, horizon - done)
-        counts = policy.choose(n, state, rng)
-        plays = rng.binomial(counts, p)
-        totals["regret"] += (counts * (best_rate[:, None] - rates)).sum(axis=-1)
-        totals["plays"] += plays.sum(axis=-1)
-        totals["best_impressions"] += (counts * is_best).sum(axis=-1)
-        pending.append((counts, plays))
+        if segments is None:  # one segment: the same draws as a policy without segments
+            split = np.full(shape[:2] + (1,), n)
+            counts = policy.choose(split if per_segment else n, state, rng)
+            counts = counts if per_segment else counts[..., None, :]
+        else:
+            split = rng.multinomial(n, segment_share, size=shape[:2])
+            counts = (policy.choose(split, state, rng) if per_segment
+                      else rng.multinomial(split, policy.shares(state, rng)[..., None, :]))
+        plays = rng.binomial(counts, rates)
+        totals["regret"] += (counts * (best_rate[..., None] - rates)).sum(axis=(-2, -1))
+        totals["plays"] += plays.sum(axis=(-2, -1))
+        totals["best_impressions"] += (counts * is_best).sum(axis=(-2, -1))
+        pending.append((counts, plays) if per_segment else (counts.sum(axis=-2), plays.sum(axis=-2)))
         if len(pending) > delay:
             state = policy.update(state, *pending.popleft())
         done += n
         served[step] = done
         for name in out:
             out[name][..., step] = totals[name]
-        correct[..., step] = policy.recommend(state) == best_cell
+        recommended = policy.recommend(state)
+        recommended = recommended if per_segment else recommended[..., None]
+        correct[..., step] = ((recommended == best_cell) * segment_share).sum(axis=-1)
     return AllocationResult(str(policy), horizon, batch, delay, replications, level, tuple(test_ids),
-                            active.sum(axis=-1), best_rate, gap, served, out["regret"], out["plays"],
-                            out["best_impressions"], correct)
+                            active.sum(axis=-1), best_rate @ segment_share, gap @ segment_share, served,
+                            out["regret"], out["plays"], out["best_impressions"], correct, names)
 
 
 def simulate_impression_log(program: Any, policy: Policy | None = None, *, impressions: int = 10_000,
@@ -358,8 +420,8 @@ class PolicyComparison(ResultMixin):
 
 def compare_policies(program: Any, policies: Mapping[str, Policy] | Sequence[Policy], *, horizon: int = 100_000,
                      batch: int = 5_000, replications: int = 20, delay: int = 0,
-                     priors: pd.DataFrame | None = None, level: float = 0.95,
-                     random_state: Any = None) -> PolicyComparison:
+                     priors: pd.DataFrame | None = None, segments: Mapping[str, Mapping[str, float]] | None = None,
+                     level: float = 0.95, random_state: Any = None) -> PolicyComparison:
     """Replay several policies on the same programme, each from the same seed.
 
     Examples
@@ -380,7 +442,7 @@ def compare_policies(program: Any, policies: Mapping[str, Policy] | Sequence[Pol
     seed = draw_seed(random_state)
     return PolicyComparison({name: simulate_allocation(program, policy, horizon=horizon, batch=batch,
                                                        replications=replications, delay=delay, priors=priors,
-                                                       level=level,
+                                                       segments=segments, level=level,
                                                        random_state=seed)
                              for name, policy in named.items()})
 

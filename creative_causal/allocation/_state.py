@@ -120,4 +120,35 @@ class AllocationState:
             raise InvalidParameterError(f"a saved allocation state needs the key {exc.args[0]!r}; it was not there.") from None
 
 
-__all__ = ["AllocationState"]
+def pooled_prior_weight(impressions: np.ndarray, plays: np.ndarray, *, member_axis: int,
+                        pool_axis: int | tuple[int, ...]) -> np.ndarray:
+    """The prior weight ``kappa`` (in impressions) of a beta-binomial fitted by moments.
+
+    Members (cells of a test, or segments of a cell) have take rates spread around their
+    group's rate; ``kappa = 1 / rho - 1`` where ``rho``, the intra-class correlation, is the
+    spread beyond the binomial's (DerSimonian-Laird style moments), pooled over ``pool_axis``.
+    Infinite where the members differ no more than chance. Keeps the reduced axes (size 1).
+
+    Examples
+    --------
+    >>> n = np.full((1, 3), 10_000.0)
+    >>> float(pooled_prior_weight(n, np.array([[500.0, 500.0, 500.0]]), member_axis=-1, pool_axis=0)[0, 0])
+    inf
+    >>> round(float(pooled_prior_weight(n, np.array([[300.0, 500.0, 700.0]]), member_axis=-1, pool_axis=0)[0, 0]))
+    119
+    """
+    n, plays = np.asarray(impressions, dtype=float), np.asarray(plays, dtype=float)
+    total = n.sum(axis=member_axis, keepdims=True)
+    mean = (plays.sum(axis=member_axis, keepdims=True) + 1) / (total + 2)
+    rate = np.divide(plays, n, out=np.broadcast_to(mean, n.shape).copy(), where=n > 0)
+    seen = (n > 0).sum(axis=member_axis, keepdims=True)
+    spread = mean * (1 - mean)
+    excess = (n * (rate - mean) ** 2).sum(axis=member_axis, keepdims=True) - np.maximum(seen - 1, 0) * spread
+    squares = np.divide((n**2).sum(axis=member_axis, keepdims=True), total, out=np.zeros_like(total), where=total > 0)
+    scale = spread * (total - squares)
+    rho = (np.maximum(excess.sum(axis=pool_axis, keepdims=True), 0)
+           / np.maximum(scale.sum(axis=pool_axis, keepdims=True), 1e-12))
+    return np.where(rho > 0, np.maximum(1 / np.maximum(rho, 1e-12) - 1, 0.0), np.inf)
+
+
+__all__ = ["AllocationState", "pooled_prior_weight"]

@@ -221,6 +221,7 @@ def study_page(result: StudyResult) -> Page:
                 nav="Summary"),
         _insights_section(result),
         _examples_section(result),
+        _allocation_section(result),
         _graph_section(result),
         _checks_section(result),
         _quality_section(result),
@@ -362,6 +363,49 @@ def _thumbnail(path: str) -> bytes | None:
             return buf.getvalue()
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
         return None  # a missing or broken image is shown as such, never fatal
+
+
+#: Replays behind the report's adaptive-split section (percentile intervals over them), with a
+#: fixed seed so the same study always reads the same.
+SPLIT_REPLAYS = 100
+
+
+def _allocation_section(result: StudyResult) -> Section:
+    from ..allocation import replay_tests
+    from ..exceptions import ExperimentDataError
+
+    cells = result.artworks
+    note = ("An adaptive split (Thompson sampling) moves impressions towards the artwork that is doing best while the "
+            "test runs: more plays during the test, less evidence about the others.")
+    if cells.empty or not {"test_id", "impressions", "plays"} <= set(cells):
+        return Section("adaptive-split", "If the tests had split adaptively",
+                       [Paragraphs([note, "These results carry no impressions and plays per artwork, so the tests "
+                                          "cannot be replayed."], style="note")], nav="Adaptive split")
+    try:
+        replay = replay_tests(cells, replications=SPLIT_REPLAYS, random_state=0)
+    except ExperimentDataError as exc:
+        return Section("adaptive-split", "If the tests had split adaptively",
+                       [Paragraphs([note, f"The tests cannot be replayed: {exc}"], style="note")], nav="Adaptive split")
+    table = replay.to_frame().nlargest(10, "extra_plays")
+    shown = pd.DataFrame({
+        "test": table["test_id"], "winning artwork": table["winner"], "impressions": table["impressions"].map("{:,}".format),
+        "winner's share as run": table["ab_winner_share"].map("{:.0%}".format),
+        f"winner's share, adaptive ({replay.level:.0%} interval)": [
+            f"{m:.0%} ({lo:.0%} to {hi:.0%})" for m, lo, hi in zip(table["adaptive_winner_share"],
+                                                                 table["adaptive_winner_share_ci_low"],
+                                                                 table["adaptive_winner_share_ci_high"])],
+        "extra plays": table["extra_plays"].map("{:,.0f}".format),
+        "same winner": table["same_winner"].map("{:.0%}".format)})
+    how = (f"Each test replayed {replay.replications} times with its own impressions in {replay.refreshes} refreshes, "
+           "its artworks' take rates drawn from what the test measured; intervals over the replays.")
+    items: list[Any] = [Paragraphs([note]), Sentences(replay.sentences()),
+                        Table(shown, caption="The 10 tests where adaptive splitting would have gained most",
+                              anchor="adaptive-split-table"),
+                        draw("adaptive-split", "Share of impressions to the winning artwork, as run and adaptive",
+                             lambda fig: replay.plot(fig.add_subplot()), (7, 2.4)),
+                        Paragraphs([how + (f" {replay.skipped_tests} tests with fewer than two artworks were left out."
+                                           if replay.skipped_tests else "")], style="note")]
+    return Section("adaptive-split", "If the tests had split adaptively", items, nav="Adaptive split")
 
 
 def _graph_section(result: StudyResult) -> Section:
