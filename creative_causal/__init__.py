@@ -14,6 +14,7 @@ study        CreativeStudy: the whole analysis in one call, kept as plain tables
 report       the HTML and Markdown reports for creatives, of a study or of any result
 demo         the whole pipeline on the bundled programme (posters -> features -> report)
 allocation   explore/exploit policies that split a running test's impressions, simulated against the truth
+frames       candidate stills found in video: shots, per-frame signals, a gate with reasons, a diverse choice
 plotting     every chart, for notebooks and reports
 exceptions   the error and warning tree
 
@@ -40,6 +41,7 @@ _LAZY = {
     "simulate_program": "creative_causal.datasets",
     "load_demo_program": "creative_causal.datasets",
     "extract_features": "creative_causal.features",
+    "discover_frames": "creative_causal.frames",
     "FeatureExtractor": "creative_causal.features",
     "CausalGraph": "creative_causal.graph",
     "creative_graph": "creative_causal.graph",
@@ -71,6 +73,7 @@ _LAZY = {
     "ExperimentDataError": "creative_causal.exceptions",
     "FeatureError": "creative_causal.exceptions",
     "ImageReadError": "creative_causal.exceptions",
+    "FrameError": "creative_causal.exceptions",
     "GraphError": "creative_causal.exceptions",
     "IdentificationError": "creative_causal.exceptions",
     "EstimationError": "creative_causal.exceptions",
@@ -85,7 +88,7 @@ _LAZY = {
     "OffPolicyWarning": "creative_causal.exceptions",
 }
 _SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
-                "demo", "allocation", "plotting", "exceptions")
+                "demo", "allocation", "frames", "plotting", "exceptions")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 

@@ -101,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--titles", type=int, default=None, help="titles of a fresh programme (at least 20; default: the "
                    "bundled 300)")
     p.add_argument("--n-jobs", type=int, default=2, help="processes for rendering, extraction and analysis (default 2)")
+    p = sub.add_parser("frames", parents=[common], help="find candidate stills in video: shots, a gate with reasons, "
+                       "a scored and diverse choice")
+    p.add_argument("videos", nargs="+", type=Path, help="video files (mp4, mkv, mov, avi, webm)")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="directory for frames.csv, shots.csv, errors.csv and the chosen stills (stills/)")
+    p.add_argument("--sample-fps", type=float, default=2.0, help="frames sampled per second of video (default 2)")
+    p.add_argument("--top", type=int, default=24, help="stills to choose (default 24)")
+    p.add_argument("--per-shot", type=int, default=2, help="at most this many from one shot (default 2)")
+    p.add_argument("--n-jobs", type=int, default=1, help="processes for the image features (default 1)")
     p = sub.add_parser("allocate", help="explore/exploit policies: replay them against a simulated programme's truth")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
     a = actions.add_parser("simulate", parents=[common], help="replay policies on a simulated programme: regret "
@@ -327,6 +336,24 @@ def _allocate(args: argparse.Namespace) -> dict[str, Any]:
     return {"text": "\n".join(lines), "data": {"seed": seed, "policies": table.to_dict("records"), "files": files}}
 
 
+def _frames(args: argparse.Namespace) -> dict[str, Any]:
+    from ._validation import check_output_dir, make_dirs
+    from .frames import discover_frames
+
+    out = check_output_dir(args.output, "frames folder")
+    found = discover_frames(list(args.videos), sample_fps=args.sample_fps, top=args.top, per_shot=args.per_shot,
+                            n_jobs=args.n_jobs, progress=not (args.quiet or args.json))
+    make_dirs(out, "frames folder")
+    found.to_frame().to_csv(out / "frames.csv", index=False)
+    found.shots.to_csv(out / "shots.csv", index=False)
+    found.errors.to_csv(out / "errors.csv", index=False)
+    stills = found.save_frames(out / "stills")
+    text = "\n".join([found.summary(), f"  wrote {out / 'frames.csv'}, shots.csv, errors.csv and {len(stills)} stills in "
+                      f"{out / 'stills'}"])
+    return {"text": text, "data": {"selected": [str(p) for p in stills], "frames": len(found.frames),
+                                   "shots": len(found.shots), "errors": found.errors.to_dict("records")}}
+
+
 def _policy_named(name: str, **settings: Any) -> Any:
     from .allocation import POLICIES
     from .exceptions import UnknownNameError
@@ -355,7 +382,7 @@ def _allocate_command(args: argparse.Namespace) -> dict[str, Any]:
     return {"simulate": _allocate, "evaluate": _evaluate}[args.action](args)
 
 
-_COMMANDS = {"allocate": _allocate_command,
+_COMMANDS = {"allocate": _allocate_command, "frames": _frames,
              "simulate": _simulate, "validate": _validate, "extract": _extract, "analyze": _analyze, "report": _report,
              "demo": _demo}
 

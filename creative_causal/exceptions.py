@@ -58,6 +58,7 @@ __all__ = [
     "DataQualityWarning",
     "NuisanceWarning",
     "OffPolicyWarning",
+    "FrameError",
 ]
 
 
@@ -86,6 +87,10 @@ class FeatureError(CreativeCausalError, ValueError):
 
 class ImageReadError(CreativeCausalError, OSError):
     """An image file that cannot be read or decoded safely."""
+
+
+class FrameError(CreativeCausalError, OSError):
+    """A video that cannot be opened or decoded (missing, not a video, no frames, a broken stream)."""
 
 
 class GraphError(CreativeCausalError, ValueError):

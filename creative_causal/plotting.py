@@ -274,5 +274,35 @@ def regret_plot(curves: Mapping[str, pd.DataFrame], ax: matplotlib.axes.Axes | N
     return ax
 
 
-__all__ = ["regret_plot",
+def timeline_plot(frames: pd.DataFrame, shots: pd.DataFrame, durations: Mapping[str, float],
+                  ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
+    """Frame candidates along their videos (one after another): the score of every sampled
+    frame that passed (rejected ones grey, at 0), the chosen ones circled, shot boundaries as
+    grey lines. ``frames`` has ``video``, ``time``, ``score``, ``reasons``, ``selected``;
+    ``shots`` has ``video`` and ``start``; ``durations`` gives each video's length in seconds."""
+    ax = _axes(ax, (9, 2.6))
+    offset = 0.0
+    for i, (video, duration) in enumerate(durations.items()):
+        rows = frames[frames["video"] == video]
+        passed = (rows["reasons"] == "").to_numpy()
+        ax.scatter(offset + rows["time"][~passed], np.zeros(int((~passed).sum())), s=8, color=GREY,
+                   label="rejected" if i == 0 else None)
+        ax.scatter(offset + rows["time"][passed], rows["score"][passed], s=12, color=BLUE,
+                   label="passed" if i == 0 else None)
+        chosen = rows[rows["selected"].to_numpy(bool)]
+        ax.scatter(offset + chosen["time"], chosen["score"], s=60, facecolors="none", edgecolors="black",
+                   label="chosen" if i == 0 else None)
+        for start in shots.loc[shots["video"] == video, "start"].iloc[1:]:
+            ax.axvline(offset + start, color=GREY, linewidth=0.6)
+        if i:
+            ax.axvline(offset, color="black", linewidth=1.0)
+        offset += float(duration)
+    ax.set_xlabel("time (s); grey lines: shot boundaries" + ("; black: next video" if len(durations) > 1 else ""))
+    ax.set_ylabel("score")
+    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    ax.set_title("Frame candidates along the video")
+    return ax
+
+
+__all__ = ["regret_plot", "timeline_plot",
            "grouped_graph_plot", "interval_plot", "forest_plot", "propensity_plot", "sensitivity_plot", "histogram_plot"]

@@ -161,7 +161,7 @@ def test_the_seam_checker_sees_a_private_import(tmp_path):
 
 
 #: Imports that point upwards against the architecture's direction (lower -> higher).
-_LAYERS = ["datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
+_LAYERS = ["datasets", "experiments", "features", "frames", "graph", "estimation", "refutation", "insights", "study", "report",
            "demo", "cli"]
 _ALLOWED_UP = {("datasets", "experiments"), ("datasets", "features")}
 

@@ -13,14 +13,15 @@ TOP_LEVEL = {
     "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
-    "NuisanceWarning", "OffPolicyWarning",
-    "extract_features", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect", "estimate_cate",
+    "NuisanceWarning", "OffPolicyWarning", "FrameError",
+    "extract_features", "discover_frames", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect",
+    "estimate_cate",
     "overlap", "EffectEstimate", "refute", "RefutationReport", "sensitivity", "SensitivityResult", "e_value",
     "mediation", "MediationResult", "moderation", "discover_insights", "InsightTable", "CreativeStudy", "StudyResult",
     "run_demo", "set_config", "get_config", "config_context", "InvalidParameterError", "UnknownNameError",
     "StudyFileError", "OutputPathError",
     "datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
-    "demo", "allocation", "plotting", "exceptions",
+    "demo", "allocation", "frames", "plotting", "exceptions",
 }
 
 
@@ -38,7 +39,7 @@ def test_subpackage_names_are_pinned():
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
                                      "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit",
-                                     "check_poster_size"}
+                                     "check_poster_size", "render_video", "VideoTruth"}
 
 
 def test_graph_and_estimation_names_are_pinned():
@@ -77,7 +78,7 @@ def test_trust_layer_names_are_pinned():
     assert set(insights.__all__) == {"discover_insights", "InsightTable", "screen_features", "insight_sentence"}
     assert set(demo.__all__) == {"run_demo", "DemoResult", "DEMO_TREATMENTS", "DEMO_LAYOUT_EDGES"}
     assert set(plotting.__all__) == {"interval_plot", "forest_plot", "propensity_plot", "sensitivity_plot",
-                                     "histogram_plot", "grouped_graph_plot", "regret_plot"}
+                                     "histogram_plot", "grouped_graph_plot", "regret_plot", "timeline_plot"}
 
 
 def test_allocation_names_are_pinned():
@@ -137,3 +138,10 @@ def test_import_is_light():
             "print(sorted(m for m in ('econml', 'dowhy', 'cv2', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_frames_names_are_pinned():
+    from creative_causal import frames
+
+    assert set(frames.__all__) == {"discover_frames", "FrameCandidates", "VideoInfo", "open_video", "DEFAULT_WEIGHTS",
+                                   "VIDEO_EXTENSIONS", "time_code"}

@@ -11,7 +11,9 @@ from ._simulate import (
     SimulatedProgram,
     simulate_program,
 )
+from ._video import VideoTruth, render_video
 
 __all__ = ["simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program", "write_program", "DEMO_ARGS",
            "DEFAULT_EFFECTS",
-           "FEATURES", "GENRES", "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit", "check_poster_size"]
+           "FEATURES", "GENRES", "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit", "check_poster_size",
+           "render_video", "VideoTruth"]

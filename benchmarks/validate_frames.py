@@ -1,0 +1,92 @@
+"""Frame discovery against rendered films with known truth.
+
+--films films (``render_video``, --seconds long, --size, 24 fps, fresh seeds) are read with
+``discover_frames`` sampling every --every-th frame. Printed: hard cuts found within one frame
+(precision, recall, F1), fades and dissolves found (a detected transition overlapping the
+true one) and transitions found where there is none, the blur gate's precision and recall
+on the sampled frames outside transitions and black frames, and how many chosen frames are
+blurred, black or in a transition.
+
+    python benchmarks/validate_frames.py [--films 20] [--seconds 12] [--every 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--films", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--size", type=int, nargs=2, default=(640, 360))
+    parser.add_argument("--every", type=int, default=2, help="sample every n-th frame (24 fps films)")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+
+    import numpy as np
+
+    from creative_causal.datasets import render_video
+    from creative_causal.frames import discover_frames
+
+    counts = dict(cut_hit=0, cut_false=0, cut_missed=0, fades=0, fades_found=0, dissolves=0, dissolves_found=0,
+                  false_transitions=0, blur_tp=0, blur_fp=0, blur_fn=0, chosen=0, chosen_bad=0)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(args.films):
+            truth = render_video(Path(folder) / f"film{i}.mp4", seconds=args.seconds, fps=24, size=tuple(args.size),
+                                 random_state=5_000 + i)
+            found = discover_frames(truth.path, sample_fps=24 / args.every, top=8, progress=False)
+            shots = found.shots
+            cuts = shots.loc[(shots["begins_with"] == "cut") & (shots["first_frame"] > 0), "first_frame"].tolist()
+            unmatched = list(truth.cuts)
+            for cut in cuts:
+                match = next((t for t in unmatched if abs(t - cut) <= 1), None)
+                if match is None:
+                    counts["cut_false"] += 1
+                else:
+                    unmatched.remove(match)
+                    counts["cut_hit"] += 1
+            counts["cut_missed"] += len(unmatched)
+            tr = found.transitions
+            for kind, ranges in (("fades", truth.fades), ("dissolves", truth.dissolves)):
+                for first, last in ranges:
+                    counts[kind] += 1
+                    counts[f"{kind}_found"] += bool(((tr["first_frame"] <= last) & (tr["last_frame"] >= first)).any())
+            true_ranges = list(truth.fades) + list(truth.dissolves)
+            counts["false_transitions"] += sum(not any(row.first_frame <= last and row.last_frame >= first
+                                                       for first, last in true_ranges) for row in tr.itertuples())
+            frames = found.frames.set_index("frame")
+            known = truth.frames
+            usable = np.intersect1d(frames.index.to_numpy(),
+                                    np.flatnonzero(~known["transition"].to_numpy() & ~known["black"].to_numpy()))
+            flagged = frames.loc[usable, "reasons"].str.contains("blurred").to_numpy()
+            actual = known["blurred"].to_numpy()[usable]
+            counts["blur_tp"] += int((flagged & actual).sum())
+            counts["blur_fp"] += int((flagged & ~actual).sum())
+            counts["blur_fn"] += int((~flagged & actual).sum())
+            rows = known.loc[found.selected["frame"]]
+            counts["chosen"] += len(rows)
+            counts["chosen_bad"] += int((rows["blurred"] | rows["black"] | rows["transition"]).sum())
+    c = counts
+    precision = c["cut_hit"] / max(c["cut_hit"] + c["cut_false"], 1)
+    recall = c["cut_hit"] / max(c["cut_hit"] + c["cut_missed"], 1)
+    print(f"{args.films} films of {args.seconds:g} s at {args.size[0]}x{args.size[1]}, every {args.every} frame(s) "
+          f"sampled; {time.perf_counter() - start:.0f} s")
+    print(f"hard cuts: precision {precision:.3f}, recall {recall:.3f}, F1 {2 * precision * recall / (precision + recall):.3f} "
+          f"({c['cut_hit']} found, {c['cut_false']} false, {c['cut_missed']} missed)")
+    print(f"fades found: {c['fades_found']} of {c['fades']}; dissolves found: {c['dissolves_found']} of {c['dissolves']}; "
+          f"transitions found where there is none: {c['false_transitions']}")
+    blur_p = c["blur_tp"] / max(c["blur_tp"] + c["blur_fp"], 1)
+    blur_r = c["blur_tp"] / max(c["blur_tp"] + c["blur_fn"], 1)
+    print(f"blur gate: precision {blur_p:.3f}, recall {blur_r:.3f} ({c['blur_tp']} caught, {c['blur_fp']} sharp frames "
+          f"rejected, {c['blur_fn']} missed)")
+    print(f"chosen frames blurred, black or in a transition: {c['chosen_bad']} of {c['chosen']}")
+
+
+if __name__ == "__main__":
+    main()

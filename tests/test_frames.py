@@ -1,0 +1,193 @@
+"""Frame discovery on rendered films whose every cut, fade, dissolve, blurred, black and
+letterboxed frame is known (``datasets.render_video``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from creative_causal import FrameError, InvalidParameterError
+from creative_causal.datasets import render_video
+from creative_causal.frames import FrameCandidates, discover_frames
+
+SIZE = (320, 180)
+
+
+@pytest.fixture(scope="module")
+def films(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("films")
+    return [render_video(folder / f"film{i}.mp4", seconds=10, fps=24, size=SIZE, random_state=200 + i)
+            for i in range(4)]
+
+
+def _cut_scores(found: FrameCandidates, truth) -> tuple[int, int, int]:
+    shots = found.shots
+    cuts = shots.loc[(shots["begins_with"] == "cut") & (shots["first_frame"] > 0), "first_frame"].to_numpy()
+    unmatched = list(truth.cuts)
+    hits = 0
+    for cut in cuts:
+        match = next((t for t in unmatched if abs(t - cut) <= 1), None)
+        if match is not None:
+            unmatched.remove(match)
+            hits += 1
+    return hits, len(cuts) - hits, len(unmatched)
+
+
+def test_shots_cuts_fades_and_dissolves_are_found(films):
+    """Hard cuts within one frame (F1 at least 0.95 over four films), every fade, and at
+    least 80% of dissolves; each shot gets a camera motion and a type."""
+    hits = false = missed = 0
+    fades = dissolves = found_fades = found_dissolves = 0
+    for truth in films:
+        found = discover_frames(truth.path, sample_fps=1, top=3, progress=False)
+        h, f, m = _cut_scores(found, truth)
+        hits, false, missed = hits + h, false + f, missed + m
+        tr = found.transitions
+        for (first, last) in truth.fades:
+            fades += 1
+            found_fades += bool(((tr["kind"] == "fade") & (tr["first_frame"] <= last) & (tr["last_frame"] >= first)).any())
+        for (first, last) in truth.dissolves:
+            dissolves += 1
+            found_dissolves += bool(((tr["first_frame"] <= last) & (tr["last_frame"] >= first)).any())
+        assert set(found.shots["camera"]) <= {"static", "pan", "zoom", "unknown (not sampled)"}
+        assert set(found.shots["shot_type"]) <= {"close-up", "medium", "wide", "unknown (not sampled)"}
+    f1 = 2 * hits / (2 * hits + false + missed)
+    assert f1 >= 0.95, (hits, false, missed)
+    assert found_fades == fades > 0
+    assert dissolves == 0 or found_dissolves >= 0.8 * dissolves, (found_dissolves, dissolves)
+
+
+def test_the_gate_catches_blur_black_and_transitions_and_the_choice_is_clean(films):
+    """Every third frame of two films: the blur gate's precision and recall at least 0.9
+    (outside transitions and black frames); no chosen frame is blurred, black, in a
+    transition, letterboxed without its bars cropped, or a near-duplicate of another."""
+    tp = fp = fn = 0
+    for truth in films[:2]:
+        found = discover_frames(truth.path, sample_fps=8, top=6, progress=False)
+        frames = found.frames.set_index("frame")
+        known = truth.frames
+        usable = np.intersect1d(frames.index.to_numpy(),
+                                np.flatnonzero(~known["transition"].to_numpy() & ~known["black"].to_numpy()))
+        flagged = frames.loc[usable, "reasons"].str.contains("blurred").to_numpy()
+        actual = known["blurred"].to_numpy()[usable]
+        tp, fp, fn = tp + int((flagged & actual).sum()), fp + int((flagged & ~actual).sum()), fn + int((~flagged & actual).sum())
+        chosen = found.selected
+        assert len(chosen) == 6 and chosen["rank"].tolist() == [1, 2, 3, 4, 5, 6]
+        rows = known.loc[chosen["frame"]]
+        assert not rows["blurred"].any() and not rows["black"].any() and not rows["transition"].any()
+        assert (chosen.groupby("shot").size() <= 2).all()
+        codes = chosen["dhash"].to_numpy()
+        assert all(bin(int(a) ^ int(b)).count("1") > 6 for i, a in enumerate(codes) for b in codes[i + 1:])
+        black = frames[known["black"].to_numpy()[frames.index.to_numpy()]]
+        assert black["reasons"].str.contains("black").all()
+    assert tp / (tp + fp) >= 0.9 and tp / (tp + fn) >= 0.9, (tp, fp, fn)
+
+
+def test_result_views_and_saved_frames(films, tmp_path):
+    truth = films[0]
+    found = discover_frames([truth.path, films[1].path], top=5, progress=False)
+    assert len(found.videos) == 2 and set(found.frames["video"]) == {"film0", "film1"}
+    table = found.to_frame()
+    assert {"video", "frame", "time", "shot", "has_face", "sharpness", "reasons", "score", "selected"} <= set(table)
+    assert "layout" not in table
+    text = found.summary()
+    assert "2 video(s)" in text and "#1:" in text
+    written = found.save_frames(tmp_path / "stills")
+    assert len(written) == 5 and all(p.suffix == ".jpg" and p.stat().st_size > 0 for p in written)
+    assert written[0].name.startswith(found.selected["video"].iloc[0] + "_")
+    import cv2
+
+    assert cv2.imread(str(written[0])).shape[:2] == (SIZE[1], SIZE[0])  # full resolution, decoded again
+    from matplotlib.figure import Figure
+
+    assert found.plot(Figure().add_subplot()).get_title() == "Frame candidates along the video"
+    assert found.to_dict()["settings"]["top"] == 5
+
+
+def test_weights_are_checked_and_change_the_ranking(films):
+    truth = films[2]
+    faces = discover_frames(truth.path, sample_fps=1, top=3, weights={"has_face": 1.0}, progress=False)
+    text = discover_frames(truth.path, sample_fps=1, top=3, weights={"has_face": -1.0}, progress=False)
+    assert faces.selected["has_face"].mean() >= text.selected["has_face"].mean()
+    with pytest.raises(InvalidParameterError, match="no frame has"):
+        discover_frames(truth.path, weights={"beauty": 1.0}, progress=False)
+
+
+def test_bad_videos_each_say_what_is_wrong_and_a_batch_goes_on(films, tmp_path):
+    missing = tmp_path / "missing.mp4"
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video at all\n" * 100)
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    for path, message in ((missing, "no such file"), (text, "not a video"), (empty, "empty")):
+        with pytest.raises(FrameError, match=message):
+            discover_frames(path, progress=False)
+    with pytest.raises(FrameError, match="exceed the limit"):
+        discover_frames(films[0].path, max_pixels=1000, progress=False)
+    batch = discover_frames([missing, films[0].path, text], top=2, progress=False)
+    assert len(batch.videos) == 1 and len(batch.errors) == 2
+    assert set(batch.errors["kind"]) == {"unreadable video"} and "missing.mp4" in batch.errors["message"].iloc[0]
+
+
+def test_a_stream_that_breaks_part_way_keeps_what_came_before(tmp_path):
+    """An AVI (Motion JPEG) cut off at 60%: the frames before the break are kept and the break
+    is reported with where it happened."""
+    full = tmp_path / "full.avi"
+    import cv2
+
+    writer = cv2.VideoWriter(str(full), cv2.VideoWriter_fourcc(*"MJPG"), 24.0, SIZE)
+    rng = np.random.default_rng(0)
+    for i in range(96):
+        writer.write(np.full((SIZE[1], SIZE[0], 3), (i * 2) % 255, np.uint8) + rng.integers(0, 40, (SIZE[1], SIZE[0], 3),
+                                                                                             dtype=np.uint8))
+    writer.release()
+    broken = tmp_path / "broken.avi"
+    data = full.read_bytes()
+    broken.write_bytes(data[: int(len(data) * 0.6)])
+    found = discover_frames(broken, top=2, progress=False)
+    assert 40 <= found.frames["frame"].max() < 90
+    if len(found.errors):  # the container may not say how long it was meant to be
+        assert found.errors["kind"].iloc[0] == "broken stream" and "decoding stopped at frame" in found.errors[
+            "message"].iloc[0]
+
+
+def test_render_video_is_reproducible_and_checks_its_arguments(tmp_path):
+    a = render_video(tmp_path / "a.mp4", seconds=3, fps=12, size=(160, 96), random_state=5)
+    b = render_video(tmp_path / "b.mp4", seconds=3, fps=12, size=(160, 96), random_state=5)
+    pd.testing.assert_frame_equal(a.frames, b.frames)
+    assert a.cuts == b.cuts and a.n_frames == 36
+    with pytest.raises(InvalidParameterError, match="even pixels"):
+        render_video(tmp_path / "c.mp4", size=(161, 96))
+    with pytest.raises(InvalidParameterError, match="shots"):
+        render_video(tmp_path / "d.mp4", seconds=1, fps=10, shots=4)
+
+
+def test_the_guide_runs_as_written(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    page = Path(__file__).resolve().parents[1] / "docs" / "frames.md"
+    block = re.search(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "frames guide", "exec"), {"__name__": "guide"})  # noqa: S102
+    assert len(list((tmp_path / "stills").glob("*.jpg"))) == 8
+
+
+def test_the_frames_command(films, tmp_path, capsys):
+    import json
+
+    from creative_causal.cli import main
+
+    out = tmp_path / "found"
+    code = main(["frames", str(films[3].path), str(tmp_path / "missing.mp4"), "-o", str(out), "--top", "3",
+                 "--sample-fps", "1", "--json"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["selected"]) == 3 and len(data["errors"]) == 1
+    assert (out / "frames.csv").is_file() and (out / "shots.csv").is_file() and len(list((out / "stills").glob("*.jpg"))) == 3
+    assert main(["frames", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "none")]) == 1
+    assert "FrameError" in capsys.readouterr().err
