@@ -181,7 +181,7 @@ def main() -> None:
                  "            'others': {'share': 0.65, 'has_face': -0.3, 'text_area': 1.5}}\n"
                  "by_segment = compare_policies(program, {'one Thompson for all': Thompson(), 'per segment, pooled': "
                  "Contextual()},\n"
-                 "                              horizon=100_000, batch=5_000, replications=5, segments=segments, "
+                 "                              horizon=40_000, batch=4_000, replications=3, segments=segments, "
                  "random_state=0)\nprint(by_segment.summary())"),
         ("md", "## Judging a policy on impressions already logged\n\nWould Thompson sampling have done better "
                "than the A/B split we ran? `evaluate_policy` answers from the impression log, without serving a "
@@ -195,7 +195,7 @@ def main() -> None:
                "rates drawn from what the tests measured, and says it in words a creative team uses (the study "
                "report has the same section)."),
         ("code", "from creative_causal.allocation import replay_tests\n\n"
-                 "replay = replay_tests(program.cells, replications=100, random_state=0)\n"
+                 "replay = replay_tests(program.cells, replications=50, random_state=0)\n"
                  "print(replay.summary())\nax = replay.plot()"),
     ])
     print("wrote", sorted(p.name for p in HERE.glob("*.ipynb")))

@@ -173,8 +173,10 @@ def test_the_guide_runs_as_written(tmp_path, monkeypatch):
     page = Path(__file__).resolve().parents[1] / "docs" / "frames.md"
     block = re.search(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S).group(1)
     monkeypatch.chdir(tmp_path)
-    exec(compile(block, "frames guide", "exec"), {"__name__": "guide"})  # noqa: S102
-    assert len(list((tmp_path / "stills").glob("*.jpg"))) == 8
+    names = {"__name__": "guide"}
+    exec(compile(block, "frames guide", "exec"), names)  # noqa: S102
+    chosen = len(names["found"].selected)
+    assert 0 < chosen <= 6 and len(list((tmp_path / "stills").glob("*.jpg"))) == chosen
 
 
 def test_the_frames_command(films, tmp_path, capsys):
