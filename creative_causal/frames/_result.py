@@ -100,9 +100,9 @@ class FrameCandidates(ResultMixin):
         shot boundaries and the chosen frames."""
         from ..plotting import timeline_plot
 
-        durations = {Path(v.path).stem: max(v.duration, float(self.frames.loc[self.frames["video"] == Path(v.path).stem,
-                                                                               "time"].max() or 0.0))
-                     for v in self.videos}
+        last_sample = self.frames.groupby("video")["time"].max()
+        stems = [Path(v.path).stem for v in self.videos]
+        durations = {stem: max(v.duration, float(last_sample.get(stem, 0.0))) for stem, v in zip(stems, self.videos)}
         return timeline_plot(self.frames, self.shots, durations, ax)
 
     def save_frames(self, folder: str | os.PathLike[str], *, which: str = "selected", quality: int = 95) -> list[Path]:
