@@ -4,11 +4,12 @@ A film is rendered (``render_video``, --seconds long at --size, 24 fps). Timed o
 of --repeats runs: the decode floor (a plain sequential ``cv2.VideoCapture.read`` of every
 frame of the same file), shot detection alone (the same read plus the small copy and the
 shot detectors on every frame, in frames per second), and ``discover_frames`` with default
-settings (2 sampled frames per second, one process), with its ratio to the floor. Peak
-memory of discovery is measured in a fresh process on the film and on a film half as long
-(memory should not grow with length). Run with the machine otherwise idle.
+settings (2 sampled frames per second, one process), with its ratio to the floor; then the
+same film in chunks of --chunk seconds on two processes (``chunk_seconds``, ``n_jobs=2``).
+Peak memory of discovery is measured in a fresh process on the film and on a film half as
+long (memory should not grow with length). Run with the machine otherwise idle.
 
-    python benchmarks/bench_frames.py [--seconds 60] [--size 1920 1080] [--repeats 3]
+    python benchmarks/bench_frames.py [--seconds 60] [--size 1920 1080] [--repeats 3] [--chunk 15]
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import warnings
 from pathlib import Path
 
 
-def child(path: str) -> dict:
+def child(path: str, chunk: float) -> dict:
     from creative_causal.frames import discover_frames
 
     start = time.perf_counter()
-    found = discover_frames(path, progress=False)
+    found = discover_frames(path, progress=False, chunk_seconds=chunk or None, n_jobs=2 if chunk else 1)
     return {"seconds": time.perf_counter() - start, "frames": int(len(found.frames)),
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -39,11 +40,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--size", type=int, nargs=2, default=(1920, 1080))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--chunk", type=float, default=15.0, help="chunk length (s) of the chunked run")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-chunk", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.child:
-        print(json.dumps(child(args.child)))
+        print(json.dumps(child(args.child, args.child_chunk)))
         return
 
     import cv2
@@ -91,6 +94,9 @@ def main() -> None:
         runs = [json.loads(subprocess.run([sys.executable, __file__, "--child", str(p)], capture_output=True, text=True,
                                           check=True).stdout.strip().splitlines()[-1])
                 for p in [path] * args.repeats + [films[args.seconds / 2]]]
+        chunked = [json.loads(subprocess.run([sys.executable, __file__, "--child", str(path), "--child-chunk",
+                                              str(args.chunk)], capture_output=True, text=True,
+                                             check=True).stdout.strip().splitlines()[-1]) for _ in range(args.repeats)]
     floor_s, n = timings["decode floor (cv2 read of every frame)"]
     print(f"\n{n} frames, median of {args.repeats} runs:")
     for name, (seconds, frames) in timings.items():
@@ -98,6 +104,9 @@ def main() -> None:
     discovery = statistics.median(r["seconds"] for r in runs[:-1])
     print(f"  {'discover_frames (defaults, one process)':<44}{discovery:8.1f} s  {n / discovery:7.0f} frames/s  "
           f"x{discovery / floor_s:.2f} the floor ({runs[0]['frames']} frames sampled)")
+    parallel = statistics.median(r["seconds"] for r in chunked)
+    print(f"  {f'in chunks of {args.chunk:g} s on 2 processes':<44}{parallel:8.1f} s  {n / parallel:7.0f} frames/s  "
+          f"x{parallel / floor_s:.2f} the floor, {discovery / parallel:.2f}x faster than one process")
     print(f"  peak memory of discovery: {runs[0]['peak_mib']:.0f} MiB for {args.seconds:g} s, {runs[-1]['peak_mib']:.0f} MiB "
           f"for {args.seconds / 2:g} s")
 

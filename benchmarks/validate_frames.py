@@ -5,7 +5,10 @@
 (precision, recall, F1), fades and dissolves found (a detected transition overlapping the
 true one) and transitions found where there is none, the blur gate's precision and recall
 on the sampled frames outside transitions and black frames, and how many chosen frames are
-blurred, black or in a transition.
+blurred, black or in a transition. Characters: the purity of the identity clusters (each
+detected face's true character is the rendered face holding its centre), films whose lead
+(the most screen time, by a second or more) is ``character_1``, and characters found per
+true character.
 
     python benchmarks/validate_frames.py [--films 20] [--seconds 12] [--every 2]
 """
@@ -29,18 +32,21 @@ def main() -> None:
     warnings.simplefilter("ignore")
 
     import numpy as np
+    import pandas as pd
 
     from creative_causal.datasets import render_video
     from creative_causal.frames import discover_frames
 
     counts = dict(cut_hit=0, cut_false=0, cut_missed=0, fades=0, fades_found=0, dissolves=0, dissolves_found=0,
-                  false_transitions=0, blur_tp=0, blur_fp=0, blur_fn=0, chosen=0, chosen_bad=0)
+                  false_transitions=0, blur_tp=0, blur_fp=0, blur_fn=0, chosen=0, chosen_bad=0, faces=0, faces_pure=0,
+                  decisive=0, lead_found=0, true_characters=0, found_characters=0)
+    purities = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         for i in range(args.films):
             truth = render_video(Path(folder) / f"film{i}.mp4", seconds=args.seconds, fps=24, size=tuple(args.size),
                                  random_state=5_000 + i)
-            found = discover_frames(truth.path, sample_fps=24 / args.every, top=8, progress=False)
+            found = discover_frames(truth.path, sample_fps=24 / args.every, top=8, progress=False, random_state=i)
             shots = found.shots
             cuts = shots.loc[(shots["begins_with"] == "cut") & (shots["first_frame"] > 0), "first_frame"].tolist()
             unmatched = list(truth.cuts)
@@ -69,6 +75,23 @@ def main() -> None:
             counts["blur_tp"] += int((flagged & actual).sum())
             counts["blur_fp"] += int((flagged & ~actual).sum())
             counts["blur_fn"] += int((~flagged & actual).sum())
+            faces = found.faces[found.faces["character"].str.startswith("character_")]
+            who = pd.Series([None if known.at[f.frame, "letterbox"] else truth.character_at(f.frame, f.x + f.w / 2,
+                                                                                            f.y + f.h / 2)
+                             for f in faces.itertuples()], index=faces.index)
+            matched = faces[who.notna()].assign(truth=who[who.notna()])
+            if len(matched):
+                table = pd.crosstab(matched["character"], matched["truth"])
+                counts["faces"] += int(table.to_numpy().sum())
+                counts["faces_pure"] += int(table.max(axis=1).sum())
+                purities.append(table.max(axis=1).sum() / table.to_numpy().sum())
+                seconds = truth.screen_time
+                if len(seconds) == 1 or seconds.iloc[0] - seconds.iloc[1] >= 1.0:
+                    counts["decisive"] += 1
+                    counts["lead_found"] += ("character_1" in table.index
+                                             and table.loc["character_1"].idxmax() == seconds.index[0])
+            counts["true_characters"] += len(truth.screen_time)
+            counts["found_characters"] += len(found.characters)
             rows = known.loc[found.selected["frame"]]
             counts["chosen"] += len(rows)
             counts["chosen_bad"] += int((rows["blurred"] | rows["black"] | rows["transition"]).sum())
@@ -86,6 +109,9 @@ def main() -> None:
     print(f"blur gate: precision {blur_p:.3f}, recall {blur_r:.3f} ({c['blur_tp']} caught, {c['blur_fp']} sharp frames "
           f"rejected, {c['blur_fn']} missed)")
     print(f"chosen frames blurred, black or in a transition: {c['chosen_bad']} of {c['chosen']}")
+    print(f"characters: cluster purity {c['faces_pure'] / max(c['faces'], 1):.3f} over {c['faces']} faces (lowest film "
+          f"{min(purities, default=float('nan')):.3f}); lead is character_1 in {c['lead_found']} of {c['decisive']} films "
+          f"with a lead; {c['found_characters']} characters found for {c['true_characters']} true ones")
 
 
 if __name__ == "__main__":

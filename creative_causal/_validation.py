@@ -224,6 +224,18 @@ def make_dirs(path: Path, what: str = "output") -> Path:
     return path
 
 
+def write_text(out: Path, text: str, what: str = "output") -> Path:
+    """Write ``text`` (UTF-8) to ``out``, creating its folder; an OS error becomes an
+    :class:`OutputPathError` naming the path."""
+    make_dirs(out.parent, what)
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputPathError(f"{out}: the {what} could not be written ({exc.strerror or exc}). Choose another "
+                              "path.") from exc
+    return out
+
+
 # ---------------------------------------------------------------------------- messages
 def describe_rows(labels: Sequence[object], limit: int = MAX_ROWS_SHOWN, noun: str = "row") -> str:
     """Name offending rows: the first few, and the count when there are more.

@@ -105,11 +105,15 @@ def _parser() -> argparse.ArgumentParser:
                        "a scored and diverse choice")
     p.add_argument("videos", nargs="+", type=Path, help="video files (mp4, mkv, mov, avi, webm)")
     p.add_argument("-o", "--output", required=True, type=Path,
-                   help="directory for frames.csv, shots.csv, errors.csv and the chosen stills (stills/)")
+                   help="directory for frames.csv, shots.csv, characters.csv, errors.csv, the contact sheet "
+                   "(contact_sheet.html) and the chosen stills (stills/)")
     p.add_argument("--sample-fps", type=float, default=2.0, help="frames sampled per second of video (default 2)")
+    p.add_argument("--study", type=Path, default=None, help="a saved study's folder (creative-causal analyze -o): each "
+                   "frame gets the lift its reliable effects predict, and the ranking weighs it")
     p.add_argument("--top", type=int, default=24, help="stills to choose (default 24)")
     p.add_argument("--per-shot", type=int, default=2, help="at most this many from one shot (default 2)")
-    p.add_argument("--n-jobs", type=int, default=1, help="processes for the image features (default 1)")
+    p.add_argument("--n-jobs", type=int, default=1, help="processes: for the image features of one video, or one video "
+                   "per process (default 1)")
     p = sub.add_parser("allocate", help="explore/exploit policies: replay them against a simulated programme's truth")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=_Parser)
     a = actions.add_parser("simulate", parents=[common], help="replay policies on a simulated programme: regret "
@@ -341,17 +345,25 @@ def _frames(args: argparse.Namespace) -> dict[str, Any]:
     from .frames import discover_frames
 
     out = check_output_dir(args.output, "frames folder")
+    study = None
+    if args.study is not None:
+        from .study import StudyResult
+
+        study = StudyResult.load(args.study)
     found = discover_frames(list(args.videos), sample_fps=args.sample_fps, top=args.top, per_shot=args.per_shot,
-                            n_jobs=args.n_jobs, progress=not (args.quiet or args.json))
+                            study=study, n_jobs=args.n_jobs, progress=not (args.quiet or args.json))
     make_dirs(out, "frames folder")
     found.to_frame().to_csv(out / "frames.csv", index=False)
     found.shots.to_csv(out / "shots.csv", index=False)
+    found.characters.to_csv(out / "characters.csv", index=False)
     found.errors.to_csv(out / "errors.csv", index=False)
+    sheet = found.to_html(out / "contact_sheet.html")
     stills = found.save_frames(out / "stills")
-    text = "\n".join([found.summary(), f"  wrote {out / 'frames.csv'}, shots.csv, errors.csv and {len(stills)} stills in "
-                      f"{out / 'stills'}"])
+    text = "\n".join([found.summary(), f"  wrote {out / 'frames.csv'}, shots.csv, characters.csv, errors.csv, {sheet.name} "
+                      f"and {len(stills)} stills in {out / 'stills'}"])
     return {"text": text, "data": {"selected": [str(p) for p in stills], "frames": len(found.frames),
-                                   "shots": len(found.shots), "errors": found.errors.to_dict("records")}}
+                                   "shots": len(found.shots), "characters": found.characters.to_dict("records"),
+                                   "contact_sheet": str(sheet), "errors": found.errors.to_dict("records")}}
 
 
 def _policy_named(name: str, **settings: Any) -> Any:

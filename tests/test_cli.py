@@ -119,6 +119,14 @@ def test_extract_analyze_report_from_files(tmp_path, capsys):
     assert main(["report", str(out), "--format", "md"]) == 0
     assert (out / "report.md").read_text(encoding="utf-8").startswith("# What in the artwork")
     assert "wrote" in capsys.readouterr().out
+    # the saved study ranks the frames of a film: each candidate gets the lift its effects predict
+    from creative_causal.datasets import render_video
+
+    film = render_video(tmp_path / "film.mp4", seconds=4, fps=12, size=(192, 108), random_state=1)
+    assert main(["frames", str(film.path), "-o", str(tmp_path / "found"), "--study", str(out), "--top", "2", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["contact_sheet"].endswith("contact_sheet.html") and (tmp_path / "found" / "characters.csv").is_file()
+    assert {"expected_lift", "lift_low", "lift_high"} <= set(pd.read_csv(tmp_path / "found" / "frames.csv"))
 
 
 def test_analyze_and_report_errors_are_one_line(tmp_path, capsys):

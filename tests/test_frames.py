@@ -34,13 +34,38 @@ def _cut_scores(found: FrameCandidates, truth) -> tuple[int, int, int]:
     return hits, len(cuts) - hits, len(unmatched)
 
 
-def test_shots_cuts_fades_and_dissolves_are_found(films):
+def _who(truth, faces: pd.DataFrame) -> list[str | None]:
+    """The true character of each detected face (the rendered face holding the detected box's
+    centre); None in letterboxed frames, whose boxes are measured inside the bars."""
+    return [None if truth.frames.at[f.frame, "letterbox"] else truth.character_at(f.frame, f.x + f.w / 2, f.y + f.h / 2)
+            for f in faces.itertuples()]
+
+
+def test_shots_and_lead_characters_are_found(films):
     """Hard cuts within one frame (F1 at least 0.95 over four films), every fade, and at
-    least 80% of dissolves; each shot gets a camera motion and a type."""
+    least 80% of dissolves; each shot gets a camera motion and a type. The faces' identity
+    clusters are at least 90% pure in every film, and the character with the most screen
+    time is ``character_1`` wherever the truth has a lead (a margin of a second or more)."""
     hits = false = missed = 0
     fades = dissolves = found_fades = found_dissolves = 0
+    decisive = 0
     for truth in films:
-        found = discover_frames(truth.path, sample_fps=1, top=3, progress=False)
+        found = discover_frames(truth.path, sample_fps=2, top=3, progress=False, random_state=0)
+        faces = found.faces[found.faces["character"].str.startswith("character_")].copy()
+        faces["truth"] = _who(truth, faces)
+        faces = faces[faces["truth"].notna()]
+        counts = pd.crosstab(faces["character"], faces["truth"])
+        assert counts.max(axis=1).sum() / counts.to_numpy().sum() >= 0.9, counts
+        seconds = truth.screen_time
+        if len(seconds) == 1 or seconds.iloc[0] - seconds.iloc[1] >= 1.0:
+            decisive += 1
+            assert counts.loc["character_1"].idxmax() == seconds.index[0], (counts, seconds)
+        cast = found.characters
+        assert cast["character"].tolist() == [f"character_{k}" for k in range(1, len(cast) + 1)]
+        assert cast["screen_time"].is_monotonic_decreasing
+        frames = found.frames
+        assert (frames["n_characters"] == frames["characters"].str.split(",").map(lambda c: len([x for x in c if x]))).all()
+        assert frames.loc[frames["lead_character"] != "", "lead_character"].isin(cast["character"]).all()
         h, f, m = _cut_scores(found, truth)
         hits, false, missed = hits + h, false + f, missed + m
         tr = found.transitions
@@ -52,6 +77,7 @@ def test_shots_cuts_fades_and_dissolves_are_found(films):
             found_dissolves += bool(((tr["first_frame"] <= last) & (tr["last_frame"] >= first)).any())
         assert set(found.shots["camera"]) <= {"static", "pan", "zoom", "unknown (not sampled)"}
         assert set(found.shots["shot_type"]) <= {"close-up", "medium", "wide", "unknown (not sampled)"}
+    assert decisive >= 2
     f1 = 2 * hits / (2 * hits + false + missed)
     assert f1 >= 0.95, (hits, false, missed)
     assert found_fades == fades > 0
@@ -103,6 +129,90 @@ def test_result_views_and_saved_frames(films, tmp_path):
 
     assert found.plot(Figure().add_subplot()).get_title() == "Frame candidates along the video"
     assert found.to_dict()["settings"]["top"] == 5
+
+
+def test_a_study_lifts_frames_with_the_features_it_found_positive(films):
+    """expected_lift = sum of reliable effects x (feature - the video's mean over passing
+    frames), with an interval from their standard errors; discoveries that failed a
+    refutation and non-discoveries do not count; a frame with a positive feature ranks above
+    an otherwise equal frame without it."""
+    from types import SimpleNamespace
+
+    effects = pd.DataFrame(dict(feature=["closeup", "smile", "brightness"], effect=[0.01, 0.02, 0.05],
+                                std_error=[0.002, 0.001, 0.01], discovery=[True, True, False],
+                                refutation=["passed", "failed: placebo", "passed"]))
+    study = SimpleNamespace(insights=effects, level=0.9, artworks=pd.DataFrame({"closeup": [0, 0]}))
+    found = discover_frames(films[1].path, sample_fps=2, top=4, study=study, progress=False)
+    assert found.settings["study"] == {"features": ["closeup"], "level": 0.9, "lacking": []}
+    frames = found.frames
+    gated = frames["reasons"].str.startswith("near-duplicate") | (frames["reasons"] == "")  # the mean is before duplicates
+    passed = frames[gated]
+    centred = passed["closeup"] - passed["closeup"].mean()
+    np.testing.assert_allclose(passed["expected_lift"], 0.01 * centred, atol=1e-12)
+    half = 1.6448536269514722 * 0.002 * centred.abs()
+    np.testing.assert_allclose(passed["lift_high"] - passed["expected_lift"], half, atol=1e-12)
+    assert frames.loc[~gated, "expected_lift"].isna().all()
+    assert (passed.loc[passed["closeup"] == 1, "extrapolated"] == 1).all()  # the study saw no close-up
+    assert "expected lift" in found.summary() and "extrapolates" in found.summary()
+
+    from creative_causal.frames._lift import expected_lift
+    from creative_causal.frames._rank import check_weights, score
+
+    twins = pd.DataFrame(dict(video="v", sharpness=[0.5, 0.5, 0.2], closeup=[1, 0, 0]))
+    lift, _ = expected_lift(twins, np.ones(3, bool), effects)
+    table = pd.concat([twins, lift], axis=1)
+    scores = score(table, np.ones(3, bool), check_weights({"sharpness": 1.0, "expected_lift": 1.0}, table.columns))
+    assert scores[0] > scores[1] > scores[2]
+    with pytest.raises(InvalidParameterError, match="effects table lacks"):
+        discover_frames(films[1].path, study=pd.DataFrame({"feature": ["closeup"]}), progress=False)
+
+
+def test_the_contact_sheet_renders_in_headless_chromium(films, tmp_path, screenshot, capsys):
+    found = discover_frames([films[0].path, films[1].path], sample_fps=2, top=4, progress=False)
+    page = found.to_html(tmp_path / "sheet.html")
+    html = page.read_text(encoding="utf-8")
+    for section in ("chosen", "shots", "characters", "looks", "rejected", "timeline"):
+        assert f'id="{section}"' in html
+    assert html.count("data:image/jpeg;base64,") >= 4 + len(found.shots) and "<script" not in html
+    assert all(reason.split(";")[0] in html for reason in found.frames["reasons"] if reason.startswith("black"))
+    shot, console, version = screenshot(page, (1300, 3000))
+    assert console == []
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert len(im.convert("RGB").resize((130, 300)).getcolors(maxcolors=100_000) or []) > 500
+    with capsys.disabled():
+        print(f"\n[browser test] the contact sheet rendered in {version} without console errors")
+
+
+def test_chunks_on_a_local_dask_cluster_give_the_one_pass_result(films):
+    """Two films cut into chunks of 2.9 s, one task per chunk on a local Dask cluster, merged:
+    every frame, shot, transition and character equals a single pass's (a shot that spans a
+    chunk boundary comes out whole)."""
+    import warnings
+
+    distributed = pytest.importorskip("distributed")
+    from creative_causal.frames import FrameDiscoverer
+
+    paths = [films[2].path, films[3].path]
+    discoverer = FrameDiscoverer(sample_fps=2, top=3, progress=False, random_state=0)
+    one_pass = discoverer.discover(paths)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # distributed's own deprecation and resource warnings
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            chunked = FrameDiscoverer(sample_fps=2, top=3, chunk_seconds=2.9, executor=client, progress=False,
+                                      random_state=0).discover(paths)
+    spanning = [(s.video, s.shot) for s in one_pass.shots.itertuples()
+                if s.first_frame // 72 != s.last_frame // 72]  # 2.9 s at 24 fps, in whole sampling steps: 72 frames
+    assert spanning  # the check below covers shots cut by a chunk boundary
+    pd.testing.assert_frame_equal(one_pass.to_frame(), chunked.to_frame())
+    pd.testing.assert_frame_equal(one_pass.shots, chunked.shots)
+    pd.testing.assert_frame_equal(one_pass.transitions, chunked.transitions)
+    pd.testing.assert_frame_equal(one_pass.characters, chunked.characters)
+    assert repr(discoverer) == "FrameDiscoverer(top=3, random_state=0, progress=False)"  # the settings that differ
+    with pytest.raises(InvalidParameterError):
+        FrameDiscoverer(identity="faces")
 
 
 def test_weights_are_checked_and_change_the_ranking(films):
@@ -171,10 +281,12 @@ def test_the_guide_runs_as_written(tmp_path, monkeypatch):
 
     matplotlib.use("Agg")
     page = Path(__file__).resolve().parents[1] / "docs" / "frames.md"
-    block = re.search(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)[:2]  # the others need files
     monkeypatch.chdir(tmp_path)
     names = {"__name__": "guide"}
-    exec(compile(block, "frames guide", "exec"), names)  # noqa: S102
+    for block in blocks:  # the walk-through, then the questions asked of its table
+        exec(compile(block, "frames guide", "exec"), names)  # noqa: S102
+    assert (tmp_path / "sheet.html").stat().st_size > 10_000
     chosen = len(names["found"].selected)
     assert 0 < chosen <= 6 and len(list((tmp_path / "stills").glob("*.jpg"))) == chosen
 
@@ -191,5 +303,6 @@ def test_the_frames_command(films, tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert len(data["selected"]) == 3 and len(data["errors"]) == 1
     assert (out / "frames.csv").is_file() and (out / "shots.csv").is_file() and len(list((out / "stills").glob("*.jpg"))) == 3
+    assert (out / "contact_sheet.html").is_file() and (out / "characters.csv").is_file()
     assert main(["frames", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "none")]) == 1
     assert "FrameError" in capsys.readouterr().err

@@ -39,7 +39,7 @@ def test_subpackage_names_are_pinned():
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
                                      "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit",
-                                     "check_poster_size", "render_video", "VideoTruth"}
+                                     "check_poster_size", "render_video", "VideoTruth", "PORTRAITS"}
 
 
 def test_graph_and_estimation_names_are_pinned():
@@ -143,5 +143,6 @@ def test_import_is_light():
 def test_frames_names_are_pinned():
     from creative_causal import frames
 
-    assert set(frames.__all__) == {"discover_frames", "FrameCandidates", "VideoInfo", "open_video", "DEFAULT_WEIGHTS",
-                                   "VIDEO_EXTENSIONS", "time_code"}
+    assert set(frames.__all__) == {"discover_frames", "FrameDiscoverer", "FrameCandidates", "VideoInfo", "open_video",
+                                   "DEFAULT_WEIGHTS", "LIFT_WEIGHT", "VIDEO_EXTENSIONS", "time_code", "IdentityModel",
+                                   "APPEARANCE", "appearance_descriptor"}

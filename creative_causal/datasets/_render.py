@@ -80,6 +80,17 @@ def _portraits() -> dict[str, list[tuple[np.ndarray, float]]]:
     return crops
 
 
+#: The portraits by name: who a rendered face is (films record it as their characters' truth).
+PORTRAITS = ("astronaut", "hopper", "cameraman")
+
+
+def named_portraits() -> dict[str, tuple[np.ndarray, float]]:
+    """Each portrait's head crop and detected share, by name (see :data:`PORTRAITS`); a row's
+    ``portraits`` (a tuple of names, the largest face first) picks them instead of chance."""
+    crops = _portraits()
+    return {"astronaut": crops["smiling"][0], "hopper": crops["smiling"][1], "cameraman": crops["neutral"][0]}
+
+
 def rendered_unit(artworks: pd.DataFrame, feature: str) -> float:
     """How much of ``feature`` one unit of what the posters show stands for.
 
@@ -180,6 +191,15 @@ def render_poster(row: pd.Series, *, size: tuple[int, int] = (1000, 1500), rando
     return _blur(canvas, focus_blur(float(row.get("sharpness", 0.6)), w))
 
 
+def face_layout(row: pd.Series, *, size: tuple[int, int], random_state: Any = None) -> list[tuple[float, float, float]]:
+    """Where :func:`render_poster` puts each face for the same row, size and seed: the centre
+    and side of each face box (pixels, the largest face first), without drawing anything."""
+    w, h = check_poster_size(size)
+    n_faces = int(row.get("n_faces", 0)) if row.get("has_face", 0) else 0
+    placements = _face_placements(row, n_faces, w, h, check_random_state(random_state))
+    return [(cx, cy, side / (1 + 2 * _CROP_MARGIN)) for _, (cx, cy, side), _ in placements]
+
+
 def focus_blur(sharpness: float, width: int = 1000) -> float:
     """Gaussian blur (sigma, pixels) applied to the whole poster for a row's ``sharpness``:
     9 px at 0 falling linearly to none at 1, on a 1000-pixel-wide poster (scaled with width)."""
@@ -198,7 +218,10 @@ def _face_placements(row: pd.Series, n_faces: int, w: int, h: int, rng: np.rando
     distance = (1 - float(row.get("face_thirds", 1.0))) * np.hypot(1 / 3, 1 / 3)
     angle = rng.uniform(0, 2 * np.pi)
     cx, cy = (point + distance * np.array([np.cos(angle), np.sin(angle)])) * (w, h)
+    named = tuple(row.get("portraits", ()) or ())  # who each face is, when the caller says (films do)
     crop, detected_share = crops[rng.integers(len(crops))]
+    if named:
+        crop, detected_share = named_portraits()[named[0]]
     side = np.sqrt(area * w * h / detected_share) * (1 + 2 * _CROP_MARGIN)
     cx, cy = float(np.clip(cx, side / 2, w - side / 2)), float(np.clip(cy, side / 2, h - side / 2))
     out = [(crop, (cx, cy, side), (cx - side / 2, cy - side / 2, side, side))]
@@ -207,7 +230,10 @@ def _face_placements(row: pd.Series, n_faces: int, w: int, h: int, rng: np.rando
         for _ in range(60):
             x, y = rng.uniform(s / 2, w - s / 2), rng.uniform(s / 2, h - s / 2)
             if not any(_overlaps((x - s / 2, y - s / 2, s, s), box) for *_, box in out):
-                out.append((crops[rng.integers(len(crops))][0], (x, y, s), (x - s / 2, y - s / 2, s, s)))
+                other = crops[rng.integers(len(crops))][0]
+                if len(named) > k:
+                    other = named_portraits()[named[k]][0]
+                out.append((other, (x, y, s), (x - s / 2, y - s / 2, s, s)))
                 break
     return out
 

@@ -5,7 +5,10 @@ A film is a sequence of shots. Each shot starts from one rendered scene (the pos
 renderer's faces, backgrounds and text, drawn in landscape and larger than the frame) and
 moves over it: static, a pan (the frame window slides across the scene) or a zoom (the
 window shrinks towards the centre). Between shots: a hard cut, a fade through black, or a
-dissolve (a cross-fade). Some shots have a burst of motion blur (the frame smeared along
+dissolve (a cross-fade). Faces are three recurring characters (the portraits by name, see
+``datasets.PORTRAITS``): the lead alone in four of every six shots with faces, the other two
+each leading one of them, where the lead may appear beside them as a second, smaller face.
+Some shots have a burst of motion blur (the frame smeared along
 the pan direction), one shot is letterboxed (black bars above and below), the film opens
 with black frames and ends with a credits shot (text over a dark background).
 
@@ -27,8 +30,10 @@ import pandas as pd
 
 from .._validation import check_int, check_positive, check_random_state
 from ..exceptions import InvalidParameterError
-from ._render import render_poster
+from ._render import PORTRAITS, face_layout, render_poster
 
+#: A face counts as in view when at least this share of its box is inside the picture.
+IN_VIEW = 0.75
 #: Codec used for every film (OpenCV's FFmpeg backend writes it without extra libraries).
 FOURCC = "mp4v"
 
@@ -51,7 +56,11 @@ class VideoTruth:
     frames : DataFrame
         One row per frame: ``shot`` (number), ``camera`` (static / pan / zoom), ``blurred``,
         ``black``, ``letterbox`` (rows of bar above and below), ``credits``, ``transition``
-        (inside a fade or dissolve), ``n_faces`` and ``text_area`` of the shot's scene.
+        (inside a fade or dissolve), ``n_faces`` and ``text_area`` of the shot's scene, and
+        ``characters``: who the faces are (portrait names, the largest face first, joined by
+        ``","``; ``""`` without faces), and ``faces``: who is where, a tuple of
+        (name, x, y, width, height) per face in view (at least ``IN_VIEW`` of its box), as shares of the frame (empty inside
+        transitions, where two shots mix).
     """
 
     path: Path
@@ -69,6 +78,19 @@ class VideoTruth:
         starts = self.frames["shot"].to_numpy()
         return tuple(int(i) for i in np.flatnonzero(np.diff(starts)) + 1)
 
+    def character_at(self, frame: int, x: float, y: float) -> str | None:
+        """Who is at ``(x, y)`` (shares of the full frame, bars included) in ``frame``: the
+        character whose face box holds the point, or None when no face, or two, do."""
+        holding = [name for name, fx, fy, fw, fh in self.frames.at[frame, "faces"]
+                   if fx <= x <= fx + fw and fy <= y <= fy + fh]
+        return holding[0] if len(holding) == 1 else None
+
+    @property
+    def screen_time(self) -> pd.Series:
+        """Seconds each character's face is in view (frames outside transitions), most first."""
+        shown = self.frames["faces"].explode().dropna().map(lambda face: face[0])
+        return (shown.value_counts() / self.fps).rename("seconds")
+
 
 def _scene_row(rng: np.random.Generator, credits: bool) -> pd.Series:
     if credits:
@@ -84,8 +106,16 @@ def _scene_row(rng: np.random.Generator, credits: bool) -> pd.Series:
 
 def _window(scene: np.ndarray, camera: str, progress: float, size: tuple[int, int], direction: int) -> np.ndarray:
     """The frame the camera sees at ``progress`` (0 to 1) through the shot."""
+    x0, y0, cw, ch = _window_rect(scene.shape[:2], camera, progress, size, direction)
+    crop = scene[y0:y0 + ch, x0:x0 + cw]
+    return cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+
+
+def _window_rect(scene_shape: tuple[int, ...], camera: str, progress: float, size: tuple[int, int],
+                 direction: int) -> tuple[int, int, int, int]:
+    """The part of the scene (x, y, width, height in pixels) the camera sees at ``progress``."""
     w, h = size
-    sh, sw = scene.shape[:2]
+    sh, sw = scene_shape[:2]
     if camera == "zoom":
         scale = 1.0 - 0.35 * progress
         cw, ch = int(round(sw * scale)), int(round(sh * scale))
@@ -95,8 +125,22 @@ def _window(scene: np.ndarray, camera: str, progress: float, size: tuple[int, in
         travel = sw - cw
         offset = 0.5 if camera == "static" else (progress if direction > 0 else 1 - progress)
         x0, y0 = int(round(travel * offset)), (sh - ch) // 2
-    crop = scene[y0:y0 + ch, x0:x0 + cw]
-    return cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+    return x0, y0, cw, ch
+
+
+def _faces_in_view(plan: dict[str, Any], progress: float, scene_size: tuple[int, int],
+                   size: tuple[int, int]) -> tuple[tuple[str, float, float, float, float], ...]:
+    """Who is where in a frame of the shot: (name, x, y, width, height) of each face at least
+    :data:`IN_VIEW` of which the camera sees (outside any letterbox bars), as shares of the frame."""
+    x0, y0, cw, ch = _window_rect(scene_size[::-1], plan["camera"], progress, size, plan["direction"])
+    bar = plan["letterbox"] / size[1]
+    seen = []
+    for name, (cx, cy, side) in zip(plan.get("portraits", ()), plan.get("layout", ())):
+        x, y, fw, fh = (cx - side / 2 - x0) / cw, (cy - side / 2 - y0) / ch, side / cw, side / ch
+        visible = (max(min(x + fw, 1) - max(x, 0), 0) * max(min(y + fh, 1 - bar) - max(y, bar), 0)) / (fw * fh)
+        if visible >= IN_VIEW:
+            seen.append((name, x, y, fw, fh))
+    return tuple(seen)
 
 
 def _motion_blur(frame: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
@@ -170,6 +214,19 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
         blur_start = int(rng.integers(0, max(1, lengths[s] - 6))) if (not credits and rng.random() < 0.5) else -1
         plans.append(dict(row=row, camera=camera, direction=int(rng.choice([-1, 1])), blur_start=blur_start,
                           credits=credits, seed=int(rng.integers(2**31)), letterbox=h // 8 if s == letterboxed else 0))
+    # characters: drawn last, so the rest of the film is the same whoever plays in it
+    cast = [PORTRAITS[i] for i in rng.permutation(len(PORTRAITS))]
+    face_shots = [plan for plan in plans if plan["row"].get("n_faces", 0)]
+    for k, plan in enumerate(face_shots):
+        lead = cast[(0, 1, 0, 0, 2, 0)[k % 6]]
+        if lead == cast[0]:  # the film's lead alone; the others share their shots with the lead
+            plan["row"]["n_faces"] = 1
+        plan["portraits"] = (lead, cast[0])[:int(plan["row"]["n_faces"])]
+        plan["row"]["smile"] = 0.8 if lead != "cameraman" else 0.2  # the portraits' own expressions
+    scene_size = (int(w * 1.25) // 2 * 2, int(h * 1.25) // 2 * 2)
+    for plan in face_shots:
+        plan["layout"] = face_layout(pd.Series({**plan["row"].to_dict(), "portraits": plan["portraits"]}),
+                                     size=scene_size, random_state=plan["seed"])
     starts = black_lead + np.r_[0, np.cumsum(lengths)[:-1]]
     scenes: dict[int, np.ndarray] = {}
 
@@ -178,7 +235,8 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
         if s not in scenes:
             for old in [key for key in scenes if key < s - 1]:
                 del scenes[old]  # the film is written in order: earlier scenes are done with
-            scenes[s] = render_poster(plans[s]["row"], size=(int(w * 1.25) // 2 * 2, int(h * 1.25) // 2 * 2),
+            row = pd.Series({**plans[s]["row"].to_dict(), "portraits": plans[s].get("portraits", ())})
+            scenes[s] = render_poster(row, size=scene_size,
                                       random_state=plans[s]["seed"])
         plan = plans[s]
         frame = _window(scenes[s], plan["camera"], k / max(lengths[s] - 1, 1), (w, h), plan["direction"])
@@ -190,13 +248,15 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
         return frame
 
     rows = [dict(shot=0, camera="static", blurred=False, black=True, letterbox=0, credits=False, transition=False,
-                 n_faces=0, text_area=0.0) for _ in range(black_lead)]
+                 n_faces=0, text_area=0.0, characters="", faces=()) for _ in range(black_lead)]
     for s, plan in enumerate(plans):
         for k in range(lengths[s]):
             rows.append(dict(shot=s + 1, camera=plan["camera"], blurred=plan["blur_start"] >= 0
                              and plan["blur_start"] <= k < plan["blur_start"] + 6, black=False,
                              letterbox=plan["letterbox"], credits=plan["credits"], transition=False,
-                             n_faces=int(plan["row"].get("n_faces", 0)), text_area=float(plan["row"]["text_area"])))
+                             n_faces=int(plan["row"].get("n_faces", 0)), text_area=float(plan["row"]["text_area"]),
+                             characters=",".join(plan.get("portraits", ())),
+                             faces=_faces_in_view(plan, k / max(lengths[s] - 1, 1), scene_size, (w, h))))
     truth_frames = pd.DataFrame(rows)
     cuts, fades, dissolves = [black_lead], [], []  # the first picture follows the black lead with a cut
     blend_at: dict[int, tuple[str, int, int]] = {}  # frame -> (kind, shot before, its position in the blend)
@@ -212,6 +272,7 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
             truth_frames.loc[boundary - 1:boundary, "black"] = True
         for j in range(2 * half):
             blend_at[first + j] = (transitions[s], s - 1, j)
+    truth_frames["faces"] = [() if mixed else seen for seen, mixed in zip(truth_frames["faces"], truth_frames["transition"])]
 
     def film_frame(i: int) -> np.ndarray:
         if i < black_lead:

@@ -247,7 +247,7 @@ def _relative(path: Path, base: Path) -> Path:
 def extract_features(
     images: Any,
     *,
-    features: str | Sequence[str] = "default",
+    features: str | Sequence[str | FeatureSpec] = "default",
     n_jobs: int = 1,
     executor: Any = None,
     progress: bool = True,
@@ -267,7 +267,8 @@ def extract_features(
     features : str or list of str, default="default"
         "default" (faces, color, quality, composition, text), "all", group names
         (``"faces"``, ``"color"``, ``"quality"``, ``"composition"``, ``"text"``,
-        ``"embedding"``) or names given to :func:`register_feature`.
+        ``"embedding"``) or names given to :func:`register_feature`; a :class:`FeatureSpec`
+        in the list is used as it is, without registering it.
     n_jobs : int, default=1
         Processes, in joblib's reusable pool (warm for the next call). Images go in chunks of
         4: each is decoded once, in one process, and the chunk's faces are found in one pass

@@ -97,12 +97,17 @@ register_feature("embedding", _embedding_fn, group="embedding",
                  columns={f"emb_{k}": ("histogram share", (0.0, 1.0)) for k in range(96)})
 
 
-def resolve_features(features: str | list[str] | tuple[str, ...]) -> tuple[FeatureSpec, ...]:
-    """Turn "default", "all", group names or registered names into specs (did-you-mean on typos)."""
-    if isinstance(features, str):
+def resolve_features(features: str | FeatureSpec | list[str | FeatureSpec] | tuple[str | FeatureSpec, ...]
+                     ) -> tuple[FeatureSpec, ...]:
+    """Turn "default", "all", group names or registered names into specs (did-you-mean on
+    typos). A :class:`FeatureSpec` passes as it is: a caller's own feature, unregistered."""
+    if isinstance(features, (str, FeatureSpec)):
         features = [features]
     chosen: dict[str, FeatureSpec] = {}
     for item in features:
+        if isinstance(item, FeatureSpec):
+            chosen[item.name] = item
+            continue
         if item == "default":
             names = [n for n, s in _REGISTRY.items() if s.group in DEFAULT_GROUPS]
         elif item == "all":

@@ -18,7 +18,8 @@ Gate (every rejected frame keeps all its reasons):
 * ``no features``: the image extractor failed on the frame (its message is kept).
 
 Score: ``sum_k weight_k * z_k`` over the frames that pass, ``z_k`` each signal standardised
-over them (:data:`DEFAULT_WEIGHTS`; override with ``weights=``).
+over them (:data:`DEFAULT_WEIGHTS`, plus ``expected_lift`` at :data:`LIFT_WEIGHT` when a
+study is given; override with ``weights=``).
 
 Selection: greedy maximal marginal relevance over the passing frames: the next frame is the
 one with the highest ``score - DIVERSITY * (largest cosine similarity of its colour layout to
@@ -43,15 +44,25 @@ DARK, CLIPPED = 0.12, 0.30
 TEXT_COVER = 0.05
 DUPLICATE_BITS = 6
 DIVERSITY = 1.0
-#: Weights of the standardised signals in the score: faces and a close-up, a smile, focus,
-#: composition on the thirds and uncluttered space count for; subject motion (a risk of
-#: blur) against.
-DEFAULT_WEIGHTS: Mapping[str, float] = {"has_face": 1.0, "closeup": 0.5, "smile": 0.5, "sharpness": 0.75,
+#: At most this many groups of look-alike frames for browsing.
+MAX_LOOKS = 12
+#: Weights of the standardised signals in the score: faces, lead characters and a close-up,
+#: a smile, focus, composition on the thirds and uncluttered space count for; subject motion
+#: (a risk of blur) against.
+DEFAULT_WEIGHTS: Mapping[str, float] = {"has_face": 1.0, "n_characters": 0.5, "closeup": 0.5, "smile": 0.5,
+                                        "sharpness": 0.75,
                                         "thirds": 0.5, "negative_space": 0.25, "subject_motion": -0.25}
 
 
-def check_weights(weights: Mapping[str, float] | None, columns: pd.Index) -> dict[str, float]:
+#: The weight of ``expected_lift`` in the default score when a study is given: the study's
+#: prediction counts as much as the faces.
+LIFT_WEIGHT = 1.0
+
+
+def check_weights(weights: Mapping[str, float] | None, columns: pd.Index, *, with_lift: bool = False) -> dict[str, float]:
     chosen = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    if weights is None and with_lift:
+        chosen["expected_lift"] = LIFT_WEIGHT
     if not chosen:
         raise InvalidParameterError("weights is empty: give at least one signal's weight, e.g. {'has_face': 1.0}.")
     unknown = [k for k in chosen if k not in columns]
@@ -152,4 +163,24 @@ def select(frames: pd.DataFrame, eligible: np.ndarray, scores: np.ndarray, layou
     return np.asarray(chosen, dtype=int)
 
 
-__all__ = ["gate", "score", "mark_duplicates", "select", "DEFAULT_WEIGHTS", "check_weights", "GUARD_SECONDS"]
+def looks(layouts: np.ndarray, eligible: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Groups of frames that look alike, for browsing: Ward clustering of the colour layouts
+    of the frames that passed, into ``ceil(sqrt(n / 2))`` groups (at most :data:`MAX_LOOKS`),
+    numbered from 1 by their best frame's score; 0 for the others."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    out = np.zeros(len(layouts), dtype=int)
+    rows = np.flatnonzero(eligible)
+    k = min(MAX_LOOKS, int(np.ceil(np.sqrt(len(rows) / 2))))
+    if k < 2:
+        out[rows] = 1
+        return out
+    labels = AgglomerativeClustering(n_clusters=k, linkage="ward").fit_predict(layouts[rows])
+    best = pd.Series(scores[rows]).groupby(labels).max().sort_values(ascending=False, kind="stable")
+    number = {label: n for n, label in enumerate(best.index, start=1)}
+    out[rows] = [number[label] for label in labels]
+    return out
+
+
+__all__ = ["looks", "gate", "score", "mark_duplicates", "select", "DEFAULT_WEIGHTS", "LIFT_WEIGHT", "check_weights",
+           "GUARD_SECONDS"]

@@ -4,6 +4,7 @@ score, the shots and transitions, and the chosen candidates."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pandas as pd
 from .._display import ResultMixin, json_safe
 from .._validation import check_choice, check_output_dir, make_dirs
 from ..exceptions import FrameError
-from ._video import VideoInfo, open_video, read_frames
+from ._video import Frame, VideoInfo, open_video, read_frames
 
 #: Columns of :attr:`FrameCandidates.errors`.
 ERROR_COLUMNS = ["video", "kind", "message"]
@@ -38,7 +39,9 @@ class FrameCandidates(ResultMixin):
         The videos read (one per path that could be opened).
     frames : DataFrame
         One row per sampled frame: ``video``, ``frame``, ``time``, ``shot``, the image
-        catalog's features, the video signals, ``reasons`` (why the gate rejected it, ``""``
+        catalog's features, the video signals, who is in it (``characters``,
+        ``n_characters``, ``lead_character``: the largest face's), ``look`` (a group of
+        look-alike frames among those that passed, for browsing; 0 for the others), ``reasons`` (why the gate rejected it, ``""``
         when it passed), ``score``, ``selected`` and ``rank`` (1 for the first chosen).
     shots : DataFrame
         One row per shot: ``video``, ``shot``, first and last frame, times, duration, how it
@@ -51,6 +54,15 @@ class FrameCandidates(ResultMixin):
         Videos that could not be read, and streams that broke part-way (what was decoded
         before the break is kept): ``video``, ``kind``, ``message``.
     settings : dict
+    faces : DataFrame
+        One row per face found in a sampled frame: ``video``, ``frame``, ``time``, ``face``
+        (1 = the largest), its box (``x``, ``y``, ``w``, ``h`` as shares of the picture inside
+        any letterbox), ``character`` (``character_1``..., ``extra``, or ``""`` when too small
+        to tell) and its identity ``descriptor``.
+    characters : DataFrame
+        One row per character and video, the most present first: ``screen_time`` (seconds
+        of sampled frames showing them), ``n_frames``, ``share`` of the frames with faces,
+        ``first_time``, and ``best_frame``/``best_time`` (their largest face).
     """
 
     videos: tuple[VideoInfo, ...]
@@ -59,6 +71,8 @@ class FrameCandidates(ResultMixin):
     transitions: pd.DataFrame
     errors: pd.DataFrame
     settings: dict
+    faces: pd.DataFrame
+    characters: pd.DataFrame
 
     @property
     def selected(self) -> pd.DataFrame:
@@ -72,7 +86,8 @@ class FrameCandidates(ResultMixin):
     def to_dict(self) -> dict[str, Any]:
         return json_safe({"settings": self.settings, "videos": [v.__dict__ for v in self.videos],
                           "selected": self.selected.drop(columns=["layout"], errors="ignore").to_dict("records"),
-                          "shots": self.shots.to_dict("records"), "errors": self.errors.to_dict("records")})
+                          "shots": self.shots.to_dict("records"), "characters": self.characters.to_dict("records"),
+                          "errors": self.errors.to_dict("records")})
 
     def summary(self) -> str:
         frames = self.frames
@@ -88,9 +103,19 @@ class FrameCandidates(ResultMixin):
             reasons = reasons[reasons != ""].str.replace(r" \(.*\)$| of frame \d+$", "", regex=True)
             for reason, n in reasons.value_counts().items():
                 lines.append(f"  rejected as {reason}: {n}")
+        for video, cast in self.characters.groupby("video", sort=False):
+            lines.append(f"  characters in {video}: " + ", ".join(f"{r.character} {r.screen_time:.1f} s"
+                                                                for r in cast.itertuples()))
+        study = self.settings.get("study")
+        if study:
+            lines.append(f"  expected lift from the study's {len(study['features'])} reliable effect(s) "
+                         f"({', '.join(study['features']) or 'none'}; {study['level']:.0%} intervals; it extrapolates from "
+                         "finished artwork to frames)")
         for row in self.selected.head(5).itertuples():
+            lift = (f", expected lift {row.expected_lift:+.4f} ({study['level']:.0%} interval {row.lift_low:+.4f} to "
+                    f"{row.lift_high:+.4f})" if study else "")
             lines.append(f"  #{row.rank}: {row.video} at {time_code(row.time)} (frame {row.frame}, shot {row.shot}), "
-                         f"score {row.score:+.2f}")
+                         f"score {row.score:+.2f}{lift}")
         for row in self.errors.itertuples():
             lines.append(f"  {row.kind}: {row.video}: {row.message}")
         return "\n".join(lines)
@@ -105,6 +130,34 @@ class FrameCandidates(ResultMixin):
         durations = {stem: max(v.duration, float(last_sample.get(stem, 0.0))) for stem, v in zip(stems, self.videos)}
         return timeline_plot(self.frames, self.shots, durations, ax)
 
+    def to_html(self, path: str | os.PathLike[str]) -> Path:
+        """Write a contact sheet for artists: one self-contained HTML page with the chosen
+        frames large (time, shot, score, characters, expected lift), the video shot by shot,
+        the characters, look-alike groups, rejected frames with their reasons and the score
+        timeline. The pictures are decoded again from the videos. Returns the path."""
+        from ._sheet import write_sheet
+
+        return write_sheet(self, path)
+
+    def _decode_again(self, wanted: set[tuple[str, int]]) -> Iterator[tuple[str, Frame]]:
+        """The wanted frames, as (video, frame number) pairs, decoded again from their videos
+        in one pass each (nothing was kept in memory): yields (video, :class:`Frame`) in
+        video and time order, stopping each video at its last wanted frame."""
+        for info in self.videos:
+            stem = Path(info.path).stem
+            frames = {frame for video, frame in wanted if video == stem}
+            if not frames:
+                continue
+            capture, info = open_video(info.path, max_pixels=self.settings["max_pixels"])
+            try:
+                for frame in read_frames(capture, info, frames):
+                    if frame.rgb is not None:
+                        yield stem, frame
+                    if frame.index >= max(frames):
+                        break
+            finally:
+                capture.release()
+
     def save_frames(self, folder: str | os.PathLike[str], *, which: str = "selected", quality: int = 95) -> list[Path]:
         """Write frames as JPEGs named ``<video>_<mm-ss.ff>_f<frame>.jpg``, at full
         resolution, by decoding each video once more (nothing was kept in memory).
@@ -118,25 +171,11 @@ class FrameCandidates(ResultMixin):
         table = {"selected": self.selected, "passed": self.frames[self.frames["reasons"] == ""],
                  "all": self.frames}[which]
         written: dict[tuple[str, int], Path] = {}
-        for info in self.videos:
-            stem = Path(info.path).stem
-            wanted = set(table.loc[table["video"] == stem, "frame"].astype(int))
-            if not wanted:
-                continue
-            capture, info = open_video(info.path, max_pixels=self.settings["max_pixels"])
-            try:
-                for frame in read_frames(capture, info, wanted):
-                    if frame.rgb is None:
-                        continue
-                    path = out / f"{stem}_{time_code(frame.time)}_f{frame.index}.jpg"
-                    if not cv2.imwrite(str(path), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR),
-                                       [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
-                        raise FrameError(f"{path}: could not be written.")
-                    written[(stem, frame.index)] = path
-                    if len(written) == len(table):
-                        break
-            finally:
-                capture.release()
+        for stem, frame in self._decode_again({(v, int(f)) for v, f in zip(table["video"], table["frame"])}):
+            path = out / f"{stem}_{time_code(frame.time)}_f{frame.index}.jpg"
+            if not cv2.imwrite(str(path), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
+                raise FrameError(f"{path}: could not be written.")
+            written[(stem, frame.index)] = path
         return [written[(v, int(f))] for v, f in zip(table["video"], table["frame"]) if (v, int(f)) in written]
 
 

@@ -61,6 +61,15 @@ class ShotTracker:
         self._recent: deque[np.ndarray] = deque(maxlen=max(MIN_BLEND_FRAMES + 2, int(MAX_BLEND_SECONDS * fps) + 2))
         self.n_frames = 0
 
+    @classmethod
+    def merged(cls, fps: float, cuts: list[int], blends: list[tuple[int, int]], darkness: list[float],
+               n_frames: int) -> ShotTracker:
+        """A tracker holding what passes over consecutive ranges of one video saw (cuts, blends
+        and the darkness of every frame, in order), ready to :meth:`finish`."""
+        tracker = cls(fps)
+        tracker.cuts, tracker.blends, tracker.darkness, tracker.n_frames = list(cuts), list(blends), list(darkness), n_frames
+        return tracker
+
     def add(self, index: int, small_bgr: np.ndarray) -> None:
         self.cuts += [int(getattr(c, "frame_num", c)) for c in
                       self._content.process_frame(self._timecode(index, self.fps), small_bgr)]

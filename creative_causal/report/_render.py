@@ -12,8 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .._validation import check_output_file, make_dirs
-from ..exceptions import OutputPathError
+from .._validation import check_output_file, write_text
 from ._page import Figure, Grid, Page, Paragraphs, Sentences, Table, Thumbnails, build_page
 
 
@@ -55,17 +54,7 @@ def to_html(result: Any, path: str | os.PathLike[str]) -> Path:
     """
     out = check_output_file(path, "report")
     text = render_html(result)
-    return _write(out, text)
-
-
-def _write(out: Path, text: str) -> Path:
-    make_dirs(out.parent, "report")
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise OutputPathError(f"{out}: the report could not be written ({exc.strerror or exc}). Choose another "
-                              "path.") from exc
-    return out
+    return write_text(out, text, "report")
 
 
 # ---------------------------------------------------------------------------- Markdown
@@ -136,7 +125,7 @@ def to_markdown(result: Any, path: str | os.PathLike[str]) -> Path:
     files beside it; returns the path."""
     out = check_output_file(path, "report")
     text, files = render_markdown(result, figure_prefix=out.stem)
-    _write(out, text)
+    write_text(out, text, "report")
     for name, data in files:
         (out.parent / name).write_bytes(data)
     return out
