@@ -61,5 +61,6 @@ def test_ci_runs_the_readme_commands_exactly():
     run = subprocess.run(["bash", "-c", f'source <(sed -n "/^readme_command()/,/^}}/p" {ROOT / ".ci" / "run"}); '
                           f'cd {ROOT}; readme_command "creative-causal demo"; readme_command pytest'],
                          capture_output=True, text=True, check=True)
-    assert run.stdout.splitlines() == ["pip install -e . && creative-causal demo",
-                                       'pip install -e ".[test]" && python -m pytest -n auto --dist worksteal']
+    assert run.stdout.splitlines() == [
+        "pip install uv && uv pip install -e . && creative-causal demo",
+        'pip install uv && uv pip install -e ".[test]" && python -m pytest -n auto --dist worksteal']

@@ -260,6 +260,10 @@ def test_a_stream_that_breaks_part_way_keeps_what_came_before(tmp_path):
     if len(found.errors):  # the container may not say how long it was meant to be
         assert found.errors["kind"].iloc[0] == "broken stream" and "decoding stopped at frame" in found.errors[
             "message"].iloc[0]
+    # in chunks: the ones past the break fail or stop early, and the frames before it are the same
+    chunked = discover_frames(broken, top=2, progress=False, chunk_seconds=1.0)
+    pd.testing.assert_frame_equal(chunked.frames[["frame", "reasons"]], found.frames[["frame", "reasons"]])
+    assert set(chunked.errors["kind"]) <= {"broken stream"}
 
 
 def test_render_video_is_reproducible_and_checks_its_arguments(tmp_path):

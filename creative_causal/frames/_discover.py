@@ -75,14 +75,19 @@ def _scan_all(paths: list[Path], sample_fps: float, n_jobs: int, max_pixels: int
     results: list[Any] = []
     for k, path in enumerate(paths):
         mine = [outcome for (owner, _, _), outcome in zip(tasks, outcomes) if owner == k]
-        message = next((m for m in mine if isinstance(m, str)), None)
-        if message is None:
-            try:
-                results.append(assemble(path, mine, sample_fps))
-                continue
-            except FrameError as exc:
-                message = str(exc)
-        results.append(message)
+        broken = next((i for i, m in enumerate(mine) if isinstance(m, str)), len(mine))
+        if broken == 0:  # the video (or its first chunk) could not be read at all
+            results.append(mine[0])
+            continue
+        try:
+            result = assemble(path, mine[:broken], sample_fps)
+        except FrameError as exc:
+            results.append(str(exc))
+            continue
+        if broken < len(mine):  # a later chunk failed (a damaged stream, a frame count the container overstated)
+            result[-1].append((path.stem, "broken stream", f"a chunk could not be read ({mine[broken]}); the frames "
+                               "before it were kept."))
+        results.append(result)
     return results
 
 
