@@ -62,5 +62,5 @@ def test_ci_runs_the_readme_commands_exactly():
                           f'cd {ROOT}; readme_command "creative-causal demo"; readme_command pytest'],
                          capture_output=True, text=True, check=True)
     assert run.stdout.splitlines() == [
-        "pip install uv && uv pip install -e . && creative-causal demo",
-        'pip install uv && uv pip install -e ".[test]" && python -m pytest -n auto --dist worksteal']
+        "pip install uv && uv pip install --compile-bytecode -e . && creative-causal demo",
+        'pip install uv && uv pip install --compile-bytecode -e ".[test]" && python -m pytest -n auto --dist worksteal']
