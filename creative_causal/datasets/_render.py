@@ -11,7 +11,9 @@ The mapping from a row to pixels (a 1000 x 1500 JPEG by default):
 - **faces**: ``n_faces`` heads cut from public-domain portraits that ship in installed
   packages (scikit-image's astronaut and cameraman, matplotlib's Grace Hopper; located at
   run time by the face detector, never copied into the repository). The smiling portraits
-  (astronaut, Grace Hopper) are used when ``smile >= 0.5``, the cameraman otherwise. The
+  (astronaut, Grace Hopper) are used when ``smile >= 0.5``, the cameraman otherwise, unless
+  the row names them: ``portraits``, a tuple of :data:`PORTRAITS` names, the largest face
+  first (films cast their characters this way; :func:`face_layout` says where they go). The
   largest face's box covers ``face_area`` of the poster, its centre lies at the distance
   from a rule-of-thirds point that ``face_thirds`` implies; further faces are smaller
   (as in the simulator, area ∝ n^-0.6) and placed where they do not overlap;
