@@ -99,12 +99,11 @@ class IdentityModel:
 APPEARANCE = IdentityModel(appearance_descriptor, threshold=0.25, name="appearance (HOG and colour)")
 
 
-def face_rows(ids: list[str], pictures: Mapping[str, np.ndarray], boxes: pd.DataFrame,
-              model: IdentityModel) -> pd.DataFrame:
+def face_rows(pictures: Mapping[str, np.ndarray], boxes: pd.DataFrame, model: IdentityModel) -> pd.DataFrame:
     """One row per face of the measured frames: ``id``, ``face`` (1 = largest), its box as
     shares of the picture, and ``descriptor`` (None when the face is too small to tell)."""
     rows = []
-    for ident in ids:
+    for ident in pictures:
         if ident not in boxes.index:
             continue
         picture = pictures[ident]

@@ -59,7 +59,7 @@ def _measure(pictures: dict[str, np.ndarray], n_jobs: int, identity: IdentityMod
     """The image features of a batch of sampled frames, and their faces with identity descriptors."""
     table = extract_features(pictures, features=["default", FACE_BOXES], n_jobs=n_jobs, progress=False,
                              working_size=WORKING_SIZE)
-    faces = face_rows(list(pictures), pictures, table, identity)
+    faces = face_rows(pictures, table, identity)
     errors = getattr(table, "errors", pd.DataFrame())
     table = table.drop(columns=FACE_COLUMNS)
     table.errors = errors
@@ -127,7 +127,7 @@ def scan_range(path: Path, sample_fps: float, n_jobs: int, max_pixels: int, prog
         if bar is not None:
             bar.close()
     features = pd.concat(tables) if tables else pd.DataFrame()
-    faces = pd.concat(face_tables, ignore_index=True) if face_tables else face_rows([], {}, pd.DataFrame(), identity)
+    faces = pd.concat(face_tables, ignore_index=True) if face_tables else face_rows({}, pd.DataFrame(), identity)
     return Part(info, first, int(min(stop, info.n_frames or np.inf)) if last is not None else end, end, rows, features,
                 faces, failures, [c for c in tracker.cuts if first <= c < end],
                 [b for b in tracker.blends if first <= b[1] + 1 < end], tracker.darkness[first - start:end - start])
