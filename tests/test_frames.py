@@ -84,11 +84,18 @@ def test_shots_and_lead_characters_are_found(films):
     assert dissolves == 0 or found_dissolves >= 0.8 * dissolves, (found_dissolves, dissolves)
 
 
+def _precision_recall(flagged: np.ndarray, actual: np.ndarray) -> tuple[int, int, int]:
+    return int((flagged & actual).sum()), int((flagged & ~actual).sum()), int((~flagged & actual).sum())
+
+
 def test_the_gate_catches_blur_black_and_transitions_and_the_choice_is_clean(films):
     """Every third frame of two films: the blur gate's precision and recall at least 0.9
-    (outside transitions and black frames); no chosen frame is blurred, black, in a
-    transition, letterboxed without its bars cropped, or a near-duplicate of another."""
+    (outside transitions and black frames); closed eyes and heads turned away found with
+    precision and recall at least 0.9 (sharp frames whose faces are all in view and judged);
+    no chosen frame is blurred, black, in a transition, with eyes closed, letterboxed without
+    its bars cropped, or a near-duplicate of another."""
     tp = fp = fn = 0
+    eyes, turned = np.zeros(3, int), np.zeros(3, int)
     for truth in films[:2]:
         found = discover_frames(truth.path, sample_fps=8, top=6, progress=False)
         frames = found.frames.set_index("frame")
@@ -97,17 +104,26 @@ def test_the_gate_catches_blur_black_and_transitions_and_the_choice_is_clean(fil
                                 np.flatnonzero(~known["transition"].to_numpy() & ~known["black"].to_numpy()))
         flagged = frames.loc[usable, "reasons"].str.contains("blurred").to_numpy()
         actual = known["blurred"].to_numpy()[usable]
-        tp, fp, fn = tp + int((flagged & actual).sum()), fp + int((flagged & ~actual).sum()), fn + int((~flagged & actual).sum())
+        tp, fp, fn = np.add((tp, fp, fn), _precision_recall(flagged, actual))
+        seen = known.loc[frames.index]
+        judged = (frames["eye_openness"].notna() & ~seen["blurred"] & ~seen["transition"]
+                  & (seen["faces"].map(len) == frames["n_faces"])).to_numpy()
+        eyes += _precision_recall(frames["eyes_closed"].to_numpy()[judged], seen["eyes_closed"].to_numpy()[judged])
+        turned += _precision_recall(frames["turned_away"].to_numpy()[judged], seen["turned_away"].to_numpy()[judged])
+        assert (frames["reasons"].str.contains("eyes closed") == frames["eyes_closed"]).all()
         chosen = found.selected
         assert len(chosen) == 6 and chosen["rank"].tolist() == [1, 2, 3, 4, 5, 6]
         rows = known.loc[chosen["frame"]]
         assert not rows["blurred"].any() and not rows["black"].any() and not rows["transition"].any()
+        assert not rows["eyes_closed"].any()
         assert (chosen.groupby("shot").size() <= 2).all()
         codes = chosen["dhash"].to_numpy()
         assert all(bin(int(a) ^ int(b)).count("1") > 6 for i, a in enumerate(codes) for b in codes[i + 1:])
         black = frames[known["black"].to_numpy()[frames.index.to_numpy()]]
         assert black["reasons"].str.contains("black").all()
     assert tp / (tp + fp) >= 0.9 and tp / (tp + fn) >= 0.9, (tp, fp, fn)
+    for name, (hit, false, miss) in {"eyes closed": eyes, "turned away": turned}.items():
+        assert hit >= 10 and hit / (hit + false) >= 0.9 and hit / (hit + miss) >= 0.9, (name, hit, false, miss)
 
 
 def test_result_views_and_saved_frames(films, tmp_path):
@@ -310,3 +326,27 @@ def test_the_frames_command(films, tmp_path, capsys):
     assert (out / "contact_sheet.html").is_file() and (out / "characters.csv").is_file()
     assert main(["frames", str(tmp_path / "missing.mp4"), "-o", str(tmp_path / "none")]) == 1
     assert "FrameError" in capsys.readouterr().err
+
+
+def test_closed_eyes_are_judged_against_each_characters_usual_openness():
+    """Below the absolute floor always; below half the character's median openness (capped)
+    when the character has enough judged frames; the video's median for frames without a
+    character; never where the eyes were not judged."""
+    from creative_causal.features._landmarks import EYES_OPEN_MIN
+    from creative_causal.frames._signals import MIN_REFERENCE, RELATIVE_CAP, closed_eyes
+
+    wide = [2.0] * MIN_REFERENCE  # a character whose open eyes score high
+    frames = pd.DataFrame({
+        "video": ["few"] * 3 + ["many"] * (2 * MIN_REFERENCE + 6),
+        "lead_character": [""] * 3 + ["character_1"] * (MIN_REFERENCE + 2) + ["character_2"] * (MIN_REFERENCE + 2)
+        + ["", ""],
+        "eye_openness": [EYES_OPEN_MIN - 0.01, EYES_OPEN_MIN + 0.2, np.nan]
+        + wide + [0.8, RELATIVE_CAP + 0.05]  # half of 2.0 is 1.0, capped at RELATIVE_CAP
+        + [0.7] * MIN_REFERENCE + [0.3, 0.5]  # below the floor, whatever the character's median
+        + [0.6, np.nan]})
+    got = closed_eyes(frames).tolist()
+    assert got[:3] == [True, False, False]  # too few judged frames: the absolute floor alone
+    assert got[3:3 + MIN_REFERENCE] == [False] * MIN_REFERENCE and got[3 + MIN_REFERENCE:5 + MIN_REFERENCE] == [True, False]
+    character_2 = got[5 + MIN_REFERENCE:7 + 2 * MIN_REFERENCE]
+    assert character_2 == [False] * MIN_REFERENCE + [True, True]
+    assert got[-2:] == [False, False]  # the video's median (0.7 and up) halves to below the floor; NaN is never closed

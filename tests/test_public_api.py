@@ -39,7 +39,8 @@ def test_subpackage_names_are_pinned():
     assert set(datasets.__all__) == {"simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program",
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
                                      "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit",
-                                     "check_poster_size", "render_video", "VideoTruth", "PORTRAITS"}
+                                     "check_poster_size", "render_video", "VideoTruth", "PORTRAITS",
+                                     "TURNED_PORTRAITS", "shut_eyes"}
 
 
 def test_graph_and_estimation_names_are_pinned():

@@ -1,7 +1,7 @@
 """Synthetic data with known truth: the programme simulator and the bundled demo data."""
 
 from ._bundled import DEMO_ARGS, load_demo_program, write_program
-from ._render import PORTRAITS, check_poster_size, render_poster, render_posters, rendered_unit
+from ._render import PORTRAITS, TURNED_PORTRAITS, check_poster_size, render_poster, render_posters, rendered_unit, shut_eyes
 from ._simulate import (
     DEFAULT_EFFECTS,
     FEATURES,
@@ -16,4 +16,5 @@ from ._video import VideoTruth, render_video
 __all__ = ["simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_program", "write_program", "DEMO_ARGS",
            "DEFAULT_EFFECTS",
            "FEATURES", "GENRES", "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit", "check_poster_size",
-           "render_video", "VideoTruth", "PORTRAITS"]
+           "render_video", "VideoTruth", "PORTRAITS", "TURNED_PORTRAITS",
+           "shut_eyes"]

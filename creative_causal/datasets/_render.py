@@ -13,8 +13,9 @@ The mapping from a row to pixels (a 1000 x 1500 JPEG by default):
   run time by the face detector, never copied into the repository). The smiling portraits
   (astronaut, Grace Hopper) are used when ``smile >= 0.5``, the cameraman otherwise, unless
   the row names them: ``portraits``, a tuple of :data:`PORTRAITS` names, the largest face
-  first (films cast their characters this way; :func:`face_layout` says where they go). The
-  largest face's box covers ``face_area`` of the poster, its centre lies at the distance
+  first (films cast their characters this way; :func:`face_layout` says where they go), and
+  with ``eyes_closed`` true the first of them is drawn with its eyes shut
+  (:func:`shut_eyes`). The largest face's box covers ``face_area`` of the poster, its centre lies at the distance
   from a rule-of-thirds point that ``face_thirds`` implies; further faces are smaller
   (as in the simulator, area ∝ n^-0.6) and placed where they do not overlap;
 - **background**: besides the smooth field, 5 to 9 hard-edged ellipses, so that every poster
@@ -91,6 +92,51 @@ def named_portraits() -> dict[str, tuple[np.ndarray, float]]:
     ``portraits`` (a tuple of names, the largest face first) picks them instead of chance."""
     crops = _portraits()
     return {"astronaut": crops["smiling"][0], "hopper": crops["smiling"][1], "cameraman": crops["neutral"][0]}
+
+
+#: Where each portrait's eyes are in its head crop, as shares of the crop's width and height
+#: (checked by eye on the crops; the cameraman, seen from the side, shows one), and the
+#: distance between the eyes as a share of the crop's width (the cameraman's: as seen).
+PORTRAIT_EYES = {"astronaut": (((0.318, 0.404), (0.709, 0.418)), 0.39),
+                 "hopper": (((0.320, 0.382), (0.707, 0.364)), 0.39),
+                 "cameraman": (((0.568, 0.455),), 0.41)}
+#: Portraits whose head is turned away from the camera (the cameraman looks to the side).
+TURNED_PORTRAITS = frozenset({"cameraman"})
+
+
+@functools.lru_cache(maxsize=len(PORTRAITS))
+def shut_eyes(name: str) -> np.ndarray:
+    """The named portrait's head crop with its eyes painted shut: each eye (an ellipse 0.6 x
+    0.3 of the eye distance) covered by the colour of the cheek just below it, a shade
+    darker for the lid, and a line of lashes drawn along the lid's lower arc.
+
+    Examples
+    --------
+    >>> shut = shut_eyes("astronaut")
+    >>> shut.shape == named_portraits()["astronaut"][0].shape
+    True
+    """
+    crop = named_portraits()[name][0]
+    eyes, distance_share = PORTRAIT_EYES[name]
+    h, w = crop.shape[:2]
+    distance = distance_share * w
+    out = crop.astype(np.float32)
+    for ex, ey in eyes:
+        ex, ey = ex * w, ey * h
+        ax, ay = 0.3 * distance, 0.15 * distance
+        cheek_y = ey + 0.3 * distance
+        cheek = crop[int(max(cheek_y - ay, 0)):int(cheek_y + ay), int(max(ex - ax, 0)):int(ex + ax)].reshape(-1, 3)
+        skin = np.median(cheek, axis=0)
+        lid = np.zeros((h, w), np.float32)
+        cv2.ellipse(lid, (int(ex), int(ey)), (int(ax), int(ay)), 0, 0, 360, 1.0, -1)
+        lid = cv2.GaussianBlur(lid, (0, 0), max(0.8, distance / 40))[..., None]
+        out = lid * (skin * 0.92) + (1 - lid) * out
+        lashes = np.zeros((h, w), np.float32)
+        cv2.ellipse(lashes, (int(ex), int(ey - 0.05 * distance)), (int(ax * 0.9), int(ay * 0.8)), 0, 20, 160, 1.0,
+                    max(1, round(distance / 28)))
+        lashes = cv2.GaussianBlur(lashes, (0, 0), 0.6)[..., None]
+        out = lashes * (skin * 0.3) + (1 - lashes) * out
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def rendered_unit(artworks: pd.DataFrame, feature: str) -> float:
@@ -224,6 +270,8 @@ def _face_placements(row: pd.Series, n_faces: int, w: int, h: int, rng: np.rando
     crop, detected_share = crops[rng.integers(len(crops))]
     if named:
         crop, detected_share = named_portraits()[named[0]]
+        if row.get("eyes_closed", False):
+            crop = shut_eyes(named[0])  # placed as the open-eyed crop: the layout does not change
     side = np.sqrt(area * w * h / detected_share) * (1 + 2 * _CROP_MARGIN)
     cx, cy = float(np.clip(cx, side / 2, w - side / 2)), float(np.clip(cy, side / 2, h - side / 2))
     out = [(crop, (cx, cy, side), (cx - side / 2, cy - side / 2, side, side))]

@@ -7,7 +7,8 @@ moves over it: static, a pan (the frame window slides across the scene) or a zoo
 window shrinks towards the centre). Between shots: a hard cut, a fade through black, or a
 dissolve (a cross-fade). Faces are three recurring characters (the portraits by name, see
 ``datasets.PORTRAITS``): the lead alone in four of every six shots with faces, the other two
-each leading one of them, where the lead may appear beside them as a second, smaller face.
+each leading one of them, where the lead may appear beside them as a second, smaller face;
+in about half the shots with faces the shot's lead shuts the eyes for 0.3 to 1 second.
 Some shots have a burst of motion blur (the frame smeared along
 the pan direction), one shot is letterboxed (black bars above and below), the film opens
 with black frames and ends with a credits shot (text over a dark background).
@@ -30,7 +31,7 @@ import pandas as pd
 
 from .._validation import check_int, check_positive, check_random_state
 from ..exceptions import InvalidParameterError
-from ._render import PORTRAITS, face_layout, render_poster
+from ._render import PORTRAITS, TURNED_PORTRAITS, face_layout, render_poster
 
 #: A face counts as in view when at least this share of its box is inside the picture.
 IN_VIEW = 0.75
@@ -60,7 +61,9 @@ class VideoTruth:
         ``characters``: who the faces are (portrait names, the largest face first, joined by
         ``","``; ``""`` without faces), and ``faces``: who is where, a tuple of
         (name, x, y, width, height) per face in view (at least ``IN_VIEW`` of its box), as shares of the frame (empty inside
-        transitions, where two shots mix).
+        transitions, where two shots mix); ``eyes_closed``: the largest face in view is the
+        shot's lead with the eyes shut, ``turned_away``: it is a head seen from the side
+        (the cameraman, ``datasets.TURNED_PORTRAITS``).
     """
 
     path: Path
@@ -141,6 +144,12 @@ def _faces_in_view(plan: dict[str, Any], progress: float, scene_size: tuple[int,
         if visible >= IN_VIEW:
             seen.append((name, x, y, fw, fh))
     return tuple(seen)
+
+
+def _eyes_shut(plan: dict[str, Any], k: int) -> bool:
+    """Whether the shot's lead has the eyes shut in the shot's frame ``k``."""
+    start, stop = plan.get("eyes_shut", (0, 0))
+    return start <= k < stop
 
 
 def _motion_blur(frame: np.ndarray, length: int, horizontal: bool) -> np.ndarray:
@@ -224,22 +233,31 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
         plan["portraits"] = (lead, cast[0])[:int(plan["row"]["n_faces"])]
         plan["row"]["smile"] = 0.8 if lead != "cameraman" else 0.2  # the portraits' own expressions
     scene_size = (int(w * 1.25) // 2 * 2, int(h * 1.25) // 2 * 2)
+    # eyes shut: in about half the shots with faces the shot's lead closes them for 0.3 to 1 s
+    for plan, length in zip(plans, lengths):
+        if not plan["row"].get("n_faces", 0):
+            continue
+        span = int(round(rng.uniform(0.3, 1.0) * fps))
+        if rng.random() < 0.5 and length > span + 2:
+            start = int(rng.integers(1, length - span))
+            plan["eyes_shut"] = (start, start + span)
     for plan in face_shots:
         plan["layout"] = face_layout(pd.Series({**plan["row"].to_dict(), "portraits": plan["portraits"]}),
                                      size=scene_size, random_state=plan["seed"])
     starts = black_lead + np.r_[0, np.cumsum(lengths)[:-1]]
-    scenes: dict[int, np.ndarray] = {}
+
+    scenes: dict[tuple[int, bool], np.ndarray] = {}
 
     def shot_frame(s: int, k: int) -> np.ndarray:
         """Frame ``k`` of shot ``s`` (0-based), before transitions; scenes are drawn when first needed."""
-        if s not in scenes:
-            for old in [key for key in scenes if key < s - 1]:
-                del scenes[old]  # the film is written in order: earlier scenes are done with
-            row = pd.Series({**plans[s]["row"].to_dict(), "portraits": plans[s].get("portraits", ())})
-            scenes[s] = render_poster(row, size=scene_size,
-                                      random_state=plans[s]["seed"])
         plan = plans[s]
-        frame = _window(scenes[s], plan["camera"], k / max(lengths[s] - 1, 1), (w, h), plan["direction"])
+        shut = _eyes_shut(plan, k)
+        if (s, shut) not in scenes:
+            for old in [key for key in scenes if key[0] < s - 1]:
+                del scenes[old]  # the film is written in order: earlier scenes are done with
+            row = pd.Series({**plan["row"].to_dict(), "portraits": plan.get("portraits", ()), "eyes_closed": shut})
+            scenes[s, shut] = render_poster(row, size=scene_size, random_state=plan["seed"])
+        frame = _window(scenes[s, shut], plan["camera"], k / max(lengths[s] - 1, 1), (w, h), plan["direction"])
         if plan["blur_start"] >= 0 and plan["blur_start"] <= k < plan["blur_start"] + 6:
             frame = _motion_blur(frame, max(9, w // 24), horizontal=plan["camera"] != "zoom")
         if plan["letterbox"]:
@@ -248,7 +266,7 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
         return frame
 
     rows = [dict(shot=0, camera="static", blurred=False, black=True, letterbox=0, credits=False, transition=False,
-                 n_faces=0, text_area=0.0, characters="", faces=()) for _ in range(black_lead)]
+                 n_faces=0, text_area=0.0, characters="", faces=(), shut=False) for _ in range(black_lead)]
     for s, plan in enumerate(plans):
         for k in range(lengths[s]):
             rows.append(dict(shot=s + 1, camera=plan["camera"], blurred=plan["blur_start"] >= 0
@@ -256,7 +274,8 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
                              letterbox=plan["letterbox"], credits=plan["credits"], transition=False,
                              n_faces=int(plan["row"].get("n_faces", 0)), text_area=float(plan["row"]["text_area"]),
                              characters=",".join(plan.get("portraits", ())),
-                             faces=_faces_in_view(plan, k / max(lengths[s] - 1, 1), scene_size, (w, h))))
+                             faces=_faces_in_view(plan, k / max(lengths[s] - 1, 1), scene_size, (w, h)),
+                             shut=_eyes_shut(plan, k)))
     truth_frames = pd.DataFrame(rows)
     cuts, fades, dissolves = [black_lead], [], []  # the first picture follows the black lead with a cut
     blend_at: dict[int, tuple[str, int, int]] = {}  # frame -> (kind, shot before, its position in the blend)
@@ -273,6 +292,11 @@ def render_video(path: str | os.PathLike[str], *, seconds: float = 12.0, fps: fl
         for j in range(2 * half):
             blend_at[first + j] = (transitions[s], s - 1, j)
     truth_frames["faces"] = [() if mixed else seen for seen, mixed in zip(truth_frames["faces"], truth_frames["transition"])]
+    # the largest face in view: is it the lead with eyes shut, is it a head turned away
+    largest = truth_frames["faces"].map(lambda seen: seen[0][0] if seen else "")
+    lead = truth_frames["characters"].str.split(",").str[0]
+    truth_frames["eyes_closed"] = truth_frames.pop("shut") & (largest == lead) & (largest != "")
+    truth_frames["turned_away"] = largest.isin(TURNED_PORTRAITS)
 
     def film_frame(i: int) -> np.ndarray:
         if i < black_lead:

@@ -19,6 +19,7 @@ from ._lift import expected_lift
 from ._rank import check_weights, gate, looks, mark_duplicates, score, select
 from ._result import ERROR_COLUMNS, FrameCandidates
 from ._scan import Part, assemble, chunk_ranges, scan_range
+from ._signals import closed_eyes
 from ._video import open_video
 
 #: A shot whose median camera flow exceeds this share of the frame width per frame pans; one
@@ -215,6 +216,7 @@ def discover_frames(video: str | os.PathLike[str] | Sequence[str | os.PathLike[s
     faces, characters = name_characters(pd.concat([p[3] for p in parts], ignore_index=True), frames, identity,
                                         interval, rng)
     frames = pd.concat([frames, frame_characters(frames, faces)], axis=1)
+    frames["eyes_closed"] = closed_eyes(frames)  # against each character's usual openness
     scene = shots.assign(scene=(shots["begins_with"] != "dissolve").groupby(shots["video"]).cumsum())
     frames["scene"] = frames.join(scene.set_index(["video", "shot"])["scene"], on=["video", "shot"])["scene"]
 

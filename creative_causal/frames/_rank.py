@@ -11,8 +11,16 @@ Gate (every rejected frame keeps all its reasons):
   one direction (``edge_x`` or ``edge_y``) below ``BLUR_ENERGY`` times the median of its
   shot's frames within ``BLUR_WINDOW`` seconds (a burst of motion blur; a zoom that softens
   the picture slowly is not one);
-* ``too dark`` / ``clipped``: ``brightness`` below ``DARK`` or ``exposure_clip`` above ``CLIPPED``;
+* ``too dark``: the largest face's ``face_brightness`` below ``FACE_DARK`` (a face in shadow), or
+  without a face the frame's ``brightness`` below ``DARK``. A low-key scene whose faces are lit
+  passes: on real footage (a dim restaurant, backgrounds crushed to black) the frame's
+  brightness and its share of black or white pixels rejected 94 of 135 frames whose faces
+  were well exposed;
+* ``clipped``: more than ``CLIPPED`` of the picture blown to white (``highlights``, grey 250
+  and above); black crushed in the shadows is a look, not a defect;
 * ``text covers the frame``: ``text_area`` above ``TEXT_COVER`` (credits, titles);
+* ``eyes closed``: the largest face's eyes judged shut (``eyes_closed``; see
+  ``features.eye_openness``: the eyes are judged from 10 pixels apart at the 512-pixel working size);
 * ``near-duplicate of frame N``: a 64-bit difference hash within ``DUPLICATE_BITS`` bits of a
   frame of the same video that scored higher and passed;
 * ``no features``: the image extractor failed on the frame (its message is kept).
@@ -40,7 +48,7 @@ BLUR_FLOOR, BLUR_ENERGY, BLUR_WINDOW = 0.45, 0.5, 1.0
 #: A detected transition shorter than this (seconds) is widened to it, plus two frames on each
 #: side: a detected blend is often only the part of it where one side holds still.
 GUARD_SECONDS = 0.5
-DARK, CLIPPED = 0.12, 0.30
+DARK, FACE_DARK, CLIPPED = 0.12, 0.15, 0.10
 TEXT_COVER = 0.05
 DUPLICATE_BITS = 6
 DIVERSITY = 1.0
@@ -48,10 +56,10 @@ DIVERSITY = 1.0
 MAX_LOOKS = 12
 #: Weights of the standardised signals in the score: faces, lead characters and a close-up,
 #: a smile, focus, composition on the thirds and uncluttered space count for; subject motion
-#: (a risk of blur) against.
+#: (a risk of blur) and a largest face turned away from the camera against.
 DEFAULT_WEIGHTS: Mapping[str, float] = {"has_face": 1.0, "n_characters": 0.5, "closeup": 0.5, "smile": 0.5,
-                                        "sharpness": 0.75,
-                                        "thirds": 0.5, "negative_space": 0.25, "subject_motion": -0.25}
+                                        "sharpness": 0.75, "thirds": 0.5, "negative_space": 0.25,
+                                        "subject_motion": -0.25, "turned_away": -0.25}
 
 
 #: The weight of ``expected_lift`` in the default score when a study is given: the study's
@@ -89,9 +97,12 @@ def gate(frames: pd.DataFrame, transitions: pd.DataFrame) -> pd.Series:
     flag(in_transition, "in a transition")
     smeared = _energy_drop(frames) < np.log(BLUR_ENERGY)
     flag(~failed & ((frames["sharpness"].to_numpy(float) < BLUR_FLOOR) | smeared), "blurred")
-    flag(~failed & (frames["brightness"].to_numpy(float) < DARK), "too dark")
-    flag(~failed & (frames["exposure_clip"].to_numpy(float) > CLIPPED), "clipped")
+    face_lit = frames["face_brightness"].to_numpy(float)
+    dark = np.where(np.isnan(face_lit), frames["brightness"].to_numpy(float) < DARK, face_lit < FACE_DARK)
+    flag(~failed & dark, "too dark")
+    flag(~failed & (frames["highlights"].to_numpy(float) > CLIPPED), "clipped")
     flag(~failed & (frames["text_area"].to_numpy(float) > TEXT_COVER), "text covers the frame")
+    flag(~failed & frames["eyes_closed"].to_numpy(bool), "eyes closed")
     for i in np.flatnonzero(failed):
         reasons[i].append(f"no features ({frames['feature_error'].iloc[i]})")
     return pd.Series(["; ".join(r) for r in reasons], index=frames.index)

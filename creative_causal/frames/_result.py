@@ -39,10 +39,13 @@ class FrameCandidates(ResultMixin):
         The videos read (one per path that could be opened).
     frames : DataFrame
         One row per sampled frame: ``video``, ``frame``, ``time``, ``shot``, the image
-        catalog's features, the video signals, who is in it (``characters``,
-        ``n_characters``, ``lead_character``: the largest face's), ``look`` (a group of
-        look-alike frames among those that passed, for browsing; 0 for the others), ``reasons`` (why the gate rejected it, ``""``
-        when it passed), ``score``, ``selected`` and ``rank`` (1 for the first chosen).
+        catalog's features, the video signals, the largest face's ``face_turn`` and
+        ``eye_openness`` (NaN where not judged) with their verdicts ``turned_away`` and
+        ``eyes_closed``, who is in it (``characters``, ``n_characters``,
+        ``lead_character``: the largest face's), ``look`` (a group of look-alike frames
+        among those that passed, for browsing; 0 for the others), ``reasons`` (why the gate
+        rejected it, ``""`` when it passed), ``score``, ``selected`` and ``rank`` (1 for the
+        first chosen).
     shots : DataFrame
         One row per shot: ``video``, ``shot``, first and last frame, times, duration, how it
         begins (cut / fade / dissolve), its camera motion (static / pan / zoom) and its shot

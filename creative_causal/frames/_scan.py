@@ -24,7 +24,7 @@ from ..features import extract_features, shrink_to_working_size
 from ._characters import FACE_BOXES, FACE_COLUMNS, IdentityModel, face_rows
 from ._rank import GUARD_SECONDS
 from ._shots import MAX_BLEND_SECONDS, MIN_SHOT_SECONDS, ShotTracker, shot_table
-from ._signals import colour_layout, dhash, edge_energy, is_black, letterbox, motion
+from ._signals import FACE_POSE, colour_layout, dhash, edge_energy, highlights, is_black, letterbox, motion, pose_columns
 from ._video import VideoInfo, open_video, read_frames
 
 #: Sampled frames are measured in batches of this many per process (bounded memory: one
@@ -57,11 +57,11 @@ class Part:
 
 def _measure(pictures: dict[str, np.ndarray], n_jobs: int, identity: IdentityModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The image features of a batch of sampled frames, and their faces with identity descriptors."""
-    table = extract_features(pictures, features=["default", FACE_BOXES], n_jobs=n_jobs, progress=False,
+    table = extract_features(pictures, features=["default", FACE_BOXES, FACE_POSE], n_jobs=n_jobs, progress=False,
                              working_size=WORKING_SIZE)
     faces = face_rows(pictures, table, identity)
     errors = getattr(table, "errors", pd.DataFrame())
-    table = table.drop(columns=FACE_COLUMNS)
+    table = pose_columns(table.drop(columns=FACE_COLUMNS))
     table.errors = errors
     return table, faces
 
@@ -144,7 +144,8 @@ def _signals(stem: str, frame: Any, previous: np.ndarray | None, batch: dict[str
     batch[ident] = picture
     return dict(video=stem, frame=frame.index, time=frame.time, id=ident, black=is_black(working),
                 letterbox=(top + bottom) / working.shape[0], pan_x=pan_x, pan_y=pan_y, zoom=zoom, subject_motion=subject,
-                edge_x=edge_x, edge_y=edge_y, dhash=dhash(picture), layout=colour_layout(picture))
+                edge_x=edge_x, edge_y=edge_y, highlights=highlights(picture), dhash=dhash(picture),
+                layout=colour_layout(picture))
 
 
 def _progress_bar(info: Any, enabled: bool) -> Any:
