@@ -6,6 +6,9 @@ frame of the same file), shot detection alone (the same read plus the small copy
 shot detectors on every frame, in frames per second), and ``discover_frames`` with default
 settings (2 sampled frames per second, one process), with its ratio to the floor; then the
 same film in chunks of --chunk seconds on two processes (``chunk_seconds``, ``n_jobs=2``).
+After discovery, the chosen frames are decoded again (for the contact sheet and the stills):
+timed by seeking (``decode_at``) against a pass in order up to the last of them, and the
+contact sheet plus the stills as the command line writes them.
 Peak memory of discovery is measured in a fresh process on the film and on a film half as
 long (memory should not grow with length). Run with the machine otherwise idle.
 
@@ -52,8 +55,9 @@ def main() -> None:
     import cv2
 
     from creative_causal.datasets import render_video
+    from creative_causal.frames import discover_frames
     from creative_causal.frames._shots import ShotTracker
-    from creative_causal.frames._video import open_video, read_frames
+    from creative_causal.frames._video import decode_at, open_video, read_frames
 
     with tempfile.TemporaryDirectory() as folder:
         films = {}
@@ -91,6 +95,35 @@ def main() -> None:
                 n = run()
                 times.append(time.perf_counter() - start)
             timings[name] = (statistics.median(times), n)
+        found = discover_frames(path, progress=False)
+        wanted = {int(f) for f in found.selected["frame"]}
+
+        def in_order() -> int:
+            capture, info = open_video(path)
+            n = 0
+            for frame in read_frames(capture, info, wanted):
+                n += frame.rgb is not None
+                if frame.index >= max(wanted):
+                    break
+            capture.release()
+            return n
+
+        def by_seeking() -> int:
+            return sum(1 for _ in decode_at(path, wanted))
+
+        def sheet_and_stills() -> int:
+            found.to_html(Path(folder) / "contact_sheet.html")
+            return len(found.save_frames(Path(folder) / "stills"))
+
+        again = {}
+        for name, run in (("a pass in order", in_order), ("decode_at (seeking)", by_seeking),
+                          ("contact sheet and stills", sheet_and_stills)):
+            times = []
+            for _ in range(args.repeats):
+                start = time.perf_counter()
+                count = run()
+                times.append(time.perf_counter() - start)
+            again[name] = (statistics.median(times), count)
         runs = [json.loads(subprocess.run([sys.executable, __file__, "--child", str(p)], capture_output=True, text=True,
                                           check=True).stdout.strip().splitlines()[-1])
                 for p in [path] * args.repeats + [films[args.seconds / 2]]]
@@ -107,6 +140,10 @@ def main() -> None:
     parallel = statistics.median(r["seconds"] for r in chunked)
     print(f"  {f'in chunks of {args.chunk:g} s on 2 processes':<44}{parallel:8.1f} s  {n / parallel:7.0f} frames/s  "
           f"x{parallel / floor_s:.2f} the floor, {discovery / parallel:.2f}x faster than one process")
+    base = again["a pass in order"][0]
+    print(f"  decoding the {len(wanted)} chosen frames again:")
+    for name, (seconds, count) in again.items():
+        print(f"    {name:<42}{seconds:8.2f} s  ({count} pictures)  x{seconds / base:.2f} the pass in order")
     print(f"  peak memory of discovery: {runs[0]['peak_mib']:.0f} MiB for {args.seconds:g} s, {runs[-1]['peak_mib']:.0f} MiB "
           f"for {args.seconds / 2:g} s")
 

@@ -350,3 +350,43 @@ def test_closed_eyes_are_judged_against_each_characters_usual_openness():
     character_2 = got[5 + MIN_REFERENCE:7 + 2 * MIN_REFERENCE]
     assert character_2 == [False] * MIN_REFERENCE + [True, True]
     assert got[-2:] == [False, False]  # the video's median (0.7 and up) halves to below the floor; NaN is never closed
+
+
+def test_frames_decoded_again_by_seeking_equal_a_pass_in_order(films, monkeypatch):
+    """``decode_at`` (the contact sheet's and ``save_frames``' reader) seeks across long gaps
+    and still returns exactly the pictures of a pass in order; where a seek lands elsewhere
+    it reads from the start instead."""
+    from creative_causal.frames import _video
+
+    truth = films[0]
+    wanted = {3, 40, 41, 150, truth.n_frames - 1}
+    capture, info = _video.open_video(truth.path)
+    in_order = {f.index: f.rgb for f in _video.read_frames(capture, info, wanted) if f.rgb is not None}
+    capture.release()
+    monkeypatch.setattr(_video, "SEEK_GAP", 8)
+    sought = {index: rgb for index, _, rgb in _video.decode_at(truth.path, wanted)}
+    assert sought.keys() == wanted and all(np.array_equal(sought[i], in_order[i]) for i in wanted)
+
+    class Drifting:
+        """A reader whose seeks land one frame late."""
+
+        def __init__(self, capture):
+            self.capture = capture
+
+        def set(self, prop, value):
+            return self.capture.set(prop, value + 1)
+
+        def __getattr__(self, name):
+            return getattr(self.capture, name)
+
+    opened, open_video = [], _video.open_video
+
+    def open_drifting(path, max_pixels):
+        capture, info = open_video(path, max_pixels=max_pixels)
+        opened.append(Drifting(capture))
+        return opened[-1], info
+
+    monkeypatch.setattr(_video, "open_video", open_drifting)
+    again = {index: rgb for index, _, rgb in _video.decode_at(truth.path, wanted)}
+    assert len(opened) == 2  # the seek was caught and the video read again in order
+    assert again.keys() == wanted and all(np.array_equal(again[i], in_order[i]) for i in wanted)

@@ -11,12 +11,13 @@ from typing import Any
 
 import cv2
 import matplotlib.axes
+import numpy as np
 import pandas as pd
 
 from .._display import ResultMixin, json_safe
 from .._validation import check_choice, check_output_dir, make_dirs
 from ..exceptions import FrameError
-from ._video import Frame, VideoInfo, open_video, read_frames
+from ._video import VideoInfo, decode_at
 
 #: Columns of :attr:`FrameCandidates.errors`.
 ERROR_COLUMNS = ["video", "kind", "message"]
@@ -142,24 +143,16 @@ class FrameCandidates(ResultMixin):
 
         return write_sheet(self, path)
 
-    def _decode_again(self, wanted: set[tuple[str, int]]) -> Iterator[tuple[str, Frame]]:
+    def _decode_again(self, wanted: set[tuple[str, int]]) -> Iterator[tuple[str, int, float, np.ndarray]]:
         """The wanted frames, as (video, frame number) pairs, decoded again from their videos
-        in one pass each (nothing was kept in memory): yields (video, :class:`Frame`) in
-        video and time order, stopping each video at its last wanted frame."""
+        (nothing was kept in memory; see :func:`decode_at`: frames in between are skipped or
+        sought past): yields (video, frame number, seconds, RGB picture) in video and time order."""
         for info in self.videos:
             stem = Path(info.path).stem
             frames = {frame for video, frame in wanted if video == stem}
-            if not frames:
-                continue
-            capture, info = open_video(info.path, max_pixels=self.settings["max_pixels"])
-            try:
-                for frame in read_frames(capture, info, frames):
-                    if frame.rgb is not None:
-                        yield stem, frame
-                    if frame.index >= max(frames):
-                        break
-            finally:
-                capture.release()
+            if frames:
+                for index, time, rgb in decode_at(info.path, frames, max_pixels=self.settings["max_pixels"]):
+                    yield stem, index, time, rgb
 
     def save_frames(self, folder: str | os.PathLike[str], *, which: str = "selected", quality: int = 95) -> list[Path]:
         """Write frames as JPEGs named ``<video>_<mm-ss.ff>_f<frame>.jpg``, at full
@@ -174,11 +167,11 @@ class FrameCandidates(ResultMixin):
         table = {"selected": self.selected, "passed": self.frames[self.frames["reasons"] == ""],
                  "all": self.frames}[which]
         written: dict[tuple[str, int], Path] = {}
-        for stem, frame in self._decode_again({(v, int(f)) for v, f in zip(table["video"], table["frame"])}):
-            path = out / f"{stem}_{time_code(frame.time)}_f{frame.index}.jpg"
-            if not cv2.imwrite(str(path), cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
+        for stem, index, seconds, rgb in self._decode_again({(v, int(f)) for v, f in zip(table["video"], table["frame"])}):
+            path = out / f"{stem}_{time_code(seconds)}_f{index}.jpg"
+            if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)]):
                 raise FrameError(f"{path}: could not be written.")
-            written[(stem, frame.index)] = path
+            written[(stem, index)] = path
         return [written[(v, int(f))] for v, f in zip(table["video"], table["frame"]) if (v, int(f)) in written]
 
 

@@ -185,13 +185,13 @@ def _tiles(sheet: Sheet) -> Iterable[Tile]:
 def _thumbnails(found: FrameCandidates, widths: dict[tuple[str, int], int]) -> dict[tuple[str, int], str]:
     """JPEG data URIs of the wanted frames, decoded again from each video."""
     out: dict[tuple[str, int], str] = {}
-    for stem, frame in found._decode_again(set(widths)):
-        width = widths[(stem, frame.index)]
-        h, w = frame.rgb.shape[:2]
-        small = cv2.resize(frame.rgb, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    for stem, index, _, rgb in found._decode_again(set(widths)):
+        width = widths[(stem, index)]
+        h, w = rgb.shape[:2]
+        small = cv2.resize(rgb, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
         ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
         if ok:
-            out[(stem, frame.index)] = "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")
+            out[(stem, index)] = "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode("ascii")
     return out
 
 

@@ -110,4 +110,42 @@ def read_frames(capture: cv2.VideoCapture, info: VideoInfo, sampled: set[int] | 
         index += 1
 
 
-__all__ = ["VideoInfo", "open_video", "read_frames", "Frame", "VIDEO_EXTENSIONS"]
+#: A wanted frame at least this many frames past the reader is reached by seeking (to the key
+#: frame before it, then decoding forward), not by decoding every frame in between.
+SEEK_GAP = 96
+
+
+def decode_at(path: str | os.PathLike[str], wanted: set[int], *,
+              max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[tuple[int, float, np.ndarray]]:
+    """The ``wanted`` frames of a video again, as (number, seconds, RGB picture), in order.
+
+    Frames between wanted ones are grabbed, not converted; across a gap of :data:`SEEK_GAP`
+    frames or more the reader seeks. A seek is trusted only when the reader then stands
+    exactly on the frame asked for; otherwise (a container whose seeks land elsewhere) the
+    video is opened again and read in order from the start, with no more seeking. Stops at
+    the first frame that does not decode.
+    """
+    capture, info = open_video(path, max_pixels=max_pixels)
+    position, seeking = 0, True
+    try:
+        for target in sorted(wanted):
+            if seeking and target - position >= SEEK_GAP:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, target)
+                if int(capture.get(cv2.CAP_PROP_POS_FRAMES)) == target:
+                    position = target
+                else:
+                    capture.release()
+                    capture, info = open_video(path, max_pixels=max_pixels)
+                    position, seeking = 0, False
+            while position < target and capture.grab():
+                position += 1
+            ok, bgr = capture.read() if position == target else (False, None)
+            if not ok or bgr is None:
+                return
+            position += 1
+            yield target, target / info.fps, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        capture.release()
+
+
+__all__ = ["VideoInfo", "open_video", "read_frames", "decode_at", "Frame", "VIDEO_EXTENSIONS", "SEEK_GAP"]
