@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -36,6 +37,16 @@ def child(path: str, chunk: float) -> dict:
     found = discover_frames(path, progress=False, chunk_seconds=chunk or None, n_jobs=2 if chunk else 1)
     return {"seconds": time.perf_counter() - start, "frames": int(len(found.frames)),
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def median_time(run: Callable[[], int], repeats: int) -> tuple[float, int]:
+    """The median seconds of ``repeats`` calls of ``run``, and what the last call returned."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
 
 
 def main() -> None:
@@ -87,14 +98,8 @@ def main() -> None:
             tracker.finish()
             return tracker.n_frames
 
-        timings = {}
-        for name, run in (("decode floor (cv2 read of every frame)", floor), ("shot detection alone", shots_only)):
-            times = []
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                n = run()
-                times.append(time.perf_counter() - start)
-            timings[name] = (statistics.median(times), n)
+        timings = {name: median_time(run, args.repeats) for name, run in
+                   (("decode floor (cv2 read of every frame)", floor), ("shot detection alone", shots_only))}
         found = discover_frames(path, progress=False)
         wanted = {int(f) for f in found.selected["frame"]}
 
@@ -115,15 +120,9 @@ def main() -> None:
             found.to_html(Path(folder) / "contact_sheet.html")
             return len(found.save_frames(Path(folder) / "stills"))
 
-        again = {}
-        for name, run in (("a pass in order", in_order), ("decode_at (seeking)", by_seeking),
-                          ("contact sheet and stills", sheet_and_stills)):
-            times = []
-            for _ in range(args.repeats):
-                start = time.perf_counter()
-                count = run()
-                times.append(time.perf_counter() - start)
-            again[name] = (statistics.median(times), count)
+        again = {name: median_time(run, args.repeats) for name, run in
+                 (("a pass in order", in_order), ("decode_at (seeking)", by_seeking),
+                  ("contact sheet and stills", sheet_and_stills))}
         runs = [json.loads(subprocess.run([sys.executable, __file__, "--child", str(p)], capture_output=True, text=True,
                                           check=True).stdout.strip().splitlines()[-1])
                 for p in [path] * args.repeats + [films[args.seconds / 2]]]
