@@ -256,8 +256,7 @@ def test_landmarks_turn_and_eyes_on_the_portraits():
     the other way); open eyes read open and eyes painted shut read closed at every size from
     70 to 200 pixels tall and JPEG quality 60 to 95."""
     from creative_causal.datasets._render import PORTRAIT_EYES, named_portraits, shut_eyes
-    from creative_causal.features import eye_openness, face_landmarks, face_turn, pose_features
-    from creative_causal.features._landmarks import EYES_OPEN_MIN, TURNED
+    from creative_causal.features import EYES_OPEN_MIN, TURNED, eye_openness, face_landmarks, face_turn, pose_features
 
     detector = FaceDetector("ssd")
     for name, (crop, _) in named_portraits().items():

@@ -332,7 +332,7 @@ def test_closed_eyes_are_judged_against_each_characters_usual_openness():
     """Below the absolute floor always; below half the character's median openness (capped)
     when the character has enough judged frames; the video's median for frames without a
     character; never where the eyes were not judged."""
-    from creative_causal.features._landmarks import EYES_OPEN_MIN
+    from creative_causal.features import EYES_OPEN_MIN
     from creative_causal.frames._signals import MIN_REFERENCE, RELATIVE_CAP, closed_eyes
 
     wide = [2.0] * MIN_REFERENCE  # a character whose open eyes score high

@@ -87,7 +87,7 @@ def _largest_face_pose(img: DecodedImage, detector: Any = None, **_: Any) -> Map
 #: group detected.
 FACE_POSE = FeatureSpec("face_pose", "frames", _largest_face_pose,
                         {"pose_judged": ("0/1", (0.0, 1.0)), "face_turn": ("nose offset / eye distance", (-1.0, 1.0)),
-                         "eye_openness": ("score", (0.0, 5.0)), "face_brightness": ("luma / 255", (0.0, 1.0))},
+                         "eye_openness": ("score", (0.0, float("inf"))), "face_brightness": ("luma / 255", (0.0, 1.0))},
                         needs_detector=True)
 
 

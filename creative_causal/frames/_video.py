@@ -1,4 +1,4 @@
-"""Opening a video safely and reading it once, frame by frame.
+"""Opening a video safely, reading it once frame by frame, and decoding chosen frames again.
 
 Every frame is decoded (shot detection compares consecutive frames), but only a small copy
 is kept for the detectors; a full frame is converted and kept only when it is sampled, and
