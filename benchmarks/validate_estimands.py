@@ -17,7 +17,7 @@ setting and estimator: coverage of the 95% interval, bias (effect units and mean
 standard deviation of the z-scores (estimate minus truth over SE), mean SE against the
 estimates' own spread, and mean interval width.
 
-    python benchmarks/validate_estimands.py [--replications 100] [--settings all] [--n-jobs 2]
+    python benchmarks/validate_estimands.py [--replications 100] [--first 0] [--settings all] [--n-jobs 2]
 
 Settings: default, effect_propensity (PLR != ATE), nonlinear (nonlinear confounding), small
 (190 titles, about 750 cells, 10 extra covariates), linear (constant effect, OLS is right).
@@ -35,7 +35,7 @@ import pandas as pd
 
 SETTINGS: dict[str, dict[str, Any]] = {
     "default": dict(),
-    "effect_propensity": dict(effect_propensity=1.0),
+    "effect_propensity": dict(effect_propensity=3.0),
     "nonlinear": dict(nonlinear_confounding=1.0),
     "small": dict(titles=190, extra_covariates=10),
     "linear": dict(heterogeneity=0.0),
@@ -138,6 +138,7 @@ def summarise(rows: list[dict[str, Any]], truth: float) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=100)
+    parser.add_argument("--first", type=int, default=0, help="first replication (more programmes: --first 100)")
     parser.add_argument("--settings", nargs="+", default=["all"], choices=["all", *SETTINGS])
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--no-doubleml", action="store_true")
@@ -151,7 +152,7 @@ def main() -> None:
         start = time.perf_counter()
         truth = population_truth(SETTINGS[setting])
         rows = Parallel(n_jobs=args.n_jobs)(delayed(one_replication)(setting, r, not args.no_doubleml)
-                                            for r in range(args.replications))
+                                            for r in range(args.first, args.first + args.replications))
         table = summarise(rows, truth)
         cells = np.mean([r["n_cells"] for r in rows])
         seconds = {k: np.median([r["seconds"][k] for r in rows]) for k in rows[0]["seconds"]}

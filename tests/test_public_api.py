@@ -40,7 +40,7 @@ def test_subpackage_names_are_pinned():
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
                                      "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit",
                                      "check_poster_size", "render_video", "VideoTruth", "PORTRAITS",
-                                     "TURNED_PORTRAITS", "shut_eyes"}
+                                     "TURNED_PORTRAITS", "shut_eyes", "observational_sample"}
 
 
 def test_graph_and_estimation_names_are_pinned():

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from creative_causal import ABResults
+from creative_causal import ABResults, InvalidParameterError, UnknownNameError
 from creative_causal.datasets import (
     DEFAULT_EFFECTS,
     FEATURES,
     GENRES,
     load_demo_program,
+    observational_sample,
     simulate_program,
     write_program,
 )
@@ -194,3 +195,34 @@ def _json_close(a, b) -> bool:
         return True
     assert a == b
     return True
+
+
+# ---------------------------------------------------------------------------- observational samples of an experiment
+def test_observational_sample_keeps_matching_rows_and_confounds_by_the_preference():
+    rng = np.random.default_rng(0)
+    trial = pd.DataFrame({"age": rng.normal(size=20_000), "t": rng.integers(0, 2, 20_000)})
+    before = trial.copy()
+    preference = 1 / (1 + np.exp(-trial["age"].to_numpy()))
+    kept = observational_sample(trial, "t", preference, random_state=1)
+    pd.testing.assert_frame_equal(trial, before)  # the caller's data is not touched
+    assert kept.index.isin(trial.index).all() and 0.45 < len(kept) / len(trial) < 0.55
+    # a kept treated row had preferred treatment: P(kept | t=1, age) = preference(age)
+    treated = trial["t"] == 1
+    share_kept = trial.loc[treated].index.isin(kept.index).mean()
+    assert share_kept == pytest.approx(preference[treated].mean(), abs=0.02)
+    assert kept.loc[kept["t"] == 1, "age"].mean() > 0.3 > -0.3 > kept.loc[kept["t"] == 0, "age"].mean()
+    again = observational_sample(trial, "t", preference, random_state=1)
+    pd.testing.assert_frame_equal(kept, again)  # seeded
+
+
+@pytest.mark.parametrize(("treatment", "preference", "error", "message"), [
+    ("treated", [0.5] * 4, UnknownNameError, "no column 'treated'"),
+    ("t", [0.5] * 3, InvalidParameterError, "3 values for 4 rows"),
+    ("t", [0.5, 0.5, 1.5, 0.5], InvalidParameterError, "the first at row 2: 1.5"),
+    ("t", [0.5, np.nan, 0.5, 0.5], InvalidParameterError, "in \\[0, 1\\]"),
+    ("dose", [0.5] * 4, InvalidParameterError, "row 1, value 2\\)"),
+])
+def test_observational_sample_bad_input_says_what_to_do(treatment, preference, error, message):
+    trial = pd.DataFrame({"t": [0, 1, 0, 1], "dose": [0, 2, 1, 0]})
+    with pytest.raises(error, match=message):
+        observational_sample(trial, treatment, preference, random_state=0)

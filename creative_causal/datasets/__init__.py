@@ -1,6 +1,8 @@
-"""Synthetic data with known truth: the programme simulator and the bundled demo data."""
+"""Synthetic data with known truth: the programme simulator, the bundled demo data, rendered
+posters and videos, and observational studies drawn from randomised experiments."""
 
 from ._bundled import DEMO_ARGS, load_demo_program, write_program
+from ._osrct import observational_sample
 from ._render import PORTRAITS, TURNED_PORTRAITS, check_poster_size, render_poster, render_posters, rendered_unit, shut_eyes
 from ._simulate import (
     DEFAULT_EFFECTS,
@@ -17,4 +19,4 @@ __all__ = ["simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_pr
            "DEFAULT_EFFECTS",
            "FEATURES", "GENRES", "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit", "check_poster_size",
            "render_video", "VideoTruth", "PORTRAITS", "TURNED_PORTRAITS",
-           "shut_eyes"]
+           "shut_eyes", "observational_sample"]

@@ -299,8 +299,13 @@ def simulate_program(
     effect_propensity : float, default=0.0
         How much the face effect grows with the artwork's propensity to have a face: the
         direct face effect is multiplied by ``1 + effect_propensity * (2 p - 1)`` where ``p`` is
-        that propensity (within [0, 2] at 1). Then the partially linear coefficient, which
-        weights artworks by ``p (1 - p)``, and the average effect differ.
+        that propensity from its measured drivers (genre, popularity, and brightness and the
+        extra covariates when they act; the hidden ones held at 0), within [0, 2] at 1 and
+        [-2, 4] at 3. Then the partially linear coefficient, which weights artworks by how
+        unpredictable their treatment is, and the average effect differ. The effect grows
+        with measured drivers only, so the average effect stays identified: were it to grow
+        with the hidden ones too (star power, the title's taste for faces), which also decide
+        whether a face is used, no estimator that sees only the data could recover it.
     nonlinear_confounding : float, default=0.0
         Adds a confounder that acts nonlinearly: a poster's brightness driver raises both the
         chance of a face (quadratically) and take rate (through a sine), so models linear in
@@ -481,14 +486,18 @@ def _structural(ctx: dict[str, Any], noise: dict[str, np.ndarray], do: Mapping[s
         w[name] = np.broadcast_to(np.asarray(do[name], dtype=float), (n,)).copy() if name in do else value
         return w[name]
 
-    logit = (0.2 + tc * _lookup(_GENRE_FACE, g) + tc * 0.5 * ctx["popularity"] + tc * 0.8 * ctx["star"]
-             + ctx["title_face"] + ac * 1.0 * S + u * noise["U"])
+    # the chance of a face: its measured drivers (genre, popularity; below, brightness and the extra
+    # covariates), then hidden ones (star power, the title's taste for faces, the art's style, U)
+    measured = 0.2 + tc * _lookup(_GENRE_FACE, g) + tc * 0.5 * ctx["popularity"]
+    logit = measured + tc * 0.8 * ctx["star"] + ctx["title_face"] + ac * 1.0 * S + u * noise["U"]
     # the brightness driver before clipping: a poster's lighting, which the nonlinear confounder acts through
     lighting = 0.45 + tc * (_lookup(_GENRE_BRIGHT, g) - 0.45) + 0.07 * sty[:, 0] + 0.05 * z[:, 0] + ac * 0.05 * S
     if ctx.get("nonlinear"):
-        logit = logit + ctx["nonlinear"] * (60.0 * (lighting - 0.45) ** 2 - 0.6)
+        bend = ctx["nonlinear"] * (60.0 * (lighting - 0.45) ** 2 - 0.6)
+        logit, measured = logit + bend, measured + bend
     if ctx.get("covariates") is not None:
-        logit = logit + ac * ctx["covariates"] @ _covariate_weights(ctx["covariates"].shape[1], 0.6)
+        lean = ac * ctx["covariates"] @ _covariate_weights(ctx["covariates"].shape[1], 0.6)
+        logit, measured = logit + lean, measured + lean
     face = put("has_face", (logit + noise["face"] > 0).astype(float))
     nf = put("n_faces", face * (1.0 + np.minimum(noise["crowd"], 7)))
     area = np.clip(0.07 * np.maximum(nf, 1.0) ** -0.6 * np.exp(0.5 * noise["area"]), 0.003, 0.6)
@@ -518,7 +527,7 @@ def _structural(ctx: dict[str, Any], noise: dict[str, np.ndarray], do: Mapping[s
            + tc * 0.15 * ctx["star"] + ctx["title_noise"] - 0.04 * u * noise["U"] + noise["cell"])
     face_scale = 1.0 + ctx["heterogeneity"] * (_lookup(GENRE_FACE_EFFECT, g) - 1.0)
     if ctx.get("effect_propensity"):
-        propensity = 1.0 / (1.0 + np.exp(-logit))  # the logistic noise makes this P(face)
+        propensity = 1.0 / (1.0 + np.exp(-measured))  # P(face) given the measured drivers, hidden ones at 0
         face_scale = face_scale * (1.0 + ctx["effect_propensity"] * (2.0 * propensity - 1.0))
     if ctx.get("nonlinear"):
         eta = eta + ctx["nonlinear"] * 0.06 * np.sin(25.0 * (lighting - 0.45))

@@ -95,7 +95,7 @@ def estimate_effect(
         Nuisance models, used as given (fitted per arm for ``model_y`` with a doubly robust
         estimand; a classifier for ``model_t`` models a propensity). Default: chosen per
         data set by out-of-fold loss from a constant, a regularised linear model, histogram
-        gradient boosting and (up to 20 000 cells) a random forest; the choice, every
+        gradient boosting and (up to 5 000 cells) a random forest; the choice, every
         candidate's loss and the diagnostics are in ``diagnostics``.
     cv : int, default=5
         Cross-fitting folds; every test stays in one fold.
