@@ -11,30 +11,42 @@ import pytest
 from creative_causal.cli import main
 
 
-def test_demo_runs_the_whole_pipeline_and_prints_truth_beside_estimates(tmp_path, capsys):
-    """A small fresh programme (the bundled one takes about 2 minutes: see the issue note)."""
+def test_demo_runs_the_whole_pipeline_and_reports_truth_beside_estimates(tmp_path, capsys, monkeypatch):
+    """A small fresh programme (the bundled one takes about 2 minutes: see the issue note), run
+    once: with --json the command prints one JSON document and no progress; the text it prints
+    without --json (the result's summary) and the progress steps are checked on the same run."""
+    import creative_causal.demo
+
+    real_run_demo, runs = creative_causal.demo.run_demo, []
+
+    def run_and_keep(output, *, progress, **kwargs):  # the CLI's own call, with the steps recorded
+        steps: list[str] = []
+        runs.append((real_run_demo(output, progress=steps.append, **kwargs), steps, progress))
+        return runs[-1][0]
+
+    monkeypatch.setattr(creative_causal.demo, "run_demo", run_and_keep)
     out = tmp_path / "demo"
-    assert main(["demo", "-o", str(out), "--titles", "30", "--random-state", "3"]) == 0
-    captured = capsys.readouterr()
-    assert captured.out.startswith("Report: ") and "report.html" in captured.out
-    assert "beside the simulator's truth" in captured.out and "truth in CI" in captured.out
-    for step in ("[1/4]", "[2/4]", "[3/4]", "[4/4]"):
-        assert step in captured.err
-    for name in ("report.html", "features.parquet", "study/insights.csv", "data/cells.csv", "data/truth.json"):
-        assert (out / name).is_file(), name
-    assert len(list((out / "posters").glob("*.jpg"))) == len(pd.read_csv(out / "data" / "artworks.csv"))
-    html = (out / "report.html").read_text(encoding="utf-8")
-    assert "data:image/jpeg;base64," in html  # thumbnails of the rendered posters
-
-
-def test_demo_json_is_machine_readable(tmp_path, capsys):
-    assert main(["demo", "-o", str(tmp_path / "d"), "--titles", "24", "--random-state", "5", "--json"]) == 0
+    assert main(["demo", "-o", str(out), "--titles", "24", "--random-state", "5", "--json"]) == 0
     captured = capsys.readouterr()
     assert captured.err == ""  # --json: no progress lines
     data = json.loads(captured.out)
     face = next(r for r in data["effects"] if r["feature"] == "has_face")
     assert face["ci_low"] < face["estimate"] < face["ci_high"] and face["estimate"] > 0
     assert {r["feature"] for r in data["effects"]} >= {"has_face", "brightness", "text_area"}
+
+    (result, steps, cli_progress), = runs
+    cli_progress("not shown")  # what --json gave the demo: a progress that prints nothing
+    assert capsys.readouterr() == ("", "")
+    text = result.summary()
+    assert text.startswith("Report: ") and "report.html" in text
+    assert "beside the simulator's truth" in text and "truth in CI" in text
+    for step in ("[1/4]", "[2/4]", "[3/4]", "[4/4]"):
+        assert any(line.startswith(step) for line in steps), step
+    for name in ("report.html", "features.parquet", "study/insights.csv", "data/cells.csv", "data/truth.json"):
+        assert (out / name).is_file(), name
+    assert len(list((out / "posters").glob("*.jpg"))) == len(pd.read_csv(out / "data" / "artworks.csv"))
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "data:image/jpeg;base64," in html  # thumbnails of the rendered posters
 
 
 def test_simulate_with_posters(tmp_path, capsys):
