@@ -11,9 +11,9 @@ Each replication turns the experiment into an observational study whose selectio
 to be ignorable given the covariates (``datasets.observational_sample``): every person draws
 a "preferred" treatment with a probability that rises with age and falls with distance to
 the results centre, and only the people whose actual (randomised) treatment matches it are
-kept. The kept sample is confounded
-by distance and age, and its average effect is still the experiment's. Villages play the
-tests (the within-test design compares people of one village; errors clustered by village).
+kept. The kept sample is confounded by distance and age, and its average effect is still the
+experiment's. Villages play the tests (the within-test design compares people of one
+village; errors clustered by village).
 
 Printed per estimator over ``--replications`` samples: the mean estimate, its bias against
 the benchmark (in effect units and in mean standard errors), the coverage of the benchmark
