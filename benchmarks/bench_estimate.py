@@ -7,9 +7,12 @@ memory of estimate_effect(has_face) with the default nuisance library and the wi
 design, for estimand="ate" and estimand="plr", their time ratio, and the time of DoubleML's
 DoubleMLIRM (histogram gradient boosting nuisances, 5 folds, clustered by test) fitted on
 the ATE's own inputs (the within-test contrast, treatment and features). Native threads are
-capped at one (the package default); run with the machine otherwise idle.
+capped at one (the package default); run with the machine otherwise idle. ``--unraced`` adds
+both estimands with every library candidate fitted on every fold (``RACE_Z`` infinite: the
+library before the race), timed in the same run, and prints how much faster the race is.
 
     python benchmarks/bench_estimate.py [--sizes 20000 1000000] [--repeats 3] [--doubleml-max 1000000]
+                                        [--unraced]
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ def child(n_cells: int, estimator: str, repeats: int) -> dict:
 
     from creative_causal.estimation import estimate_effect
 
+    if estimator.endswith("-unraced"):
+        from creative_causal.estimation import _models
+
+        _models.RACE_Z = float("inf")  # every candidate on every fold
     program, study = study_of(n_cells)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     times, value = [], float("nan")
@@ -45,7 +52,7 @@ def child(n_cells: int, estimator: str, repeats: int) -> dict:
             seconds, value = doubleml_irm(study, r)
         else:
             start = time.perf_counter()
-            est = estimate_effect(study, "has_face", estimand=estimator, random_state=r)
+            est = estimate_effect(study, "has_face", estimand=estimator.removesuffix("-unraced"), random_state=r)
             seconds, value = time.perf_counter() - start, est.value
         times.append(seconds)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -91,22 +98,29 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 1_000_000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--doubleml-max", type=int, default=1_000_000, help="largest size also timed with DoubleML")
+    parser.add_argument("--unraced", action="store_true", help="also time both estimands without the race")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--estimator", default="ate", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         print(json.dumps(child(args.child, args.estimator, args.repeats)))
         return
-    print(f"{'cells':>10} {'estimator':>10} {'time s':>8} {'peak MiB':>9} {'x PLR':>6}  estimate (truth)")
+    print(f"{'cells':>10} {'estimator':>12} {'time s':>8} {'peak MiB':>9} {'x PLR':>6}  estimate (truth)")
     for n in args.sizes:
         repeats = args.repeats if n <= 100_000 else 1
         rows = [run(n, "plr", repeats), run(n, "ate", repeats)]
         if n <= args.doubleml_max:
             rows.append(run(n, "doubleml", repeats))
+        if args.unraced:
+            rows += [run(n, "plr-unraced", repeats), run(n, "ate-unraced", repeats)]
         for r in rows:
             label = "DoubleML" if r["estimator"] == "doubleml" else r["estimator"]
-            print(f"{r['cells']:>10,} {label:>10} {r['time']:8.2f} {r['peak_mib']:9.0f} {r['time'] / rows[0]['time']:6.2f}"
+            print(f"{r['cells']:>10,} {label:>12} {r['time']:8.2f} {r['peak_mib']:9.0f} {r['time'] / rows[0]['time']:6.2f}"
                   f"  {r['value']:.4f} ({r['truth']:.4f})", flush=True)
+        if args.unraced:
+            timed = {r["estimator"]: r["time"] for r in rows}
+            print(f"{'':>10} the race makes plr {timed['plr-unraced'] / timed['plr']:.2f}x and ate "
+                  f"{timed['ate-unraced'] / timed['ate']:.2f}x faster", flush=True)
 
 
 if __name__ == "__main__":

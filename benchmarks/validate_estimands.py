@@ -18,6 +18,10 @@ standard deviation of the z-scores (estimate minus truth over SE), mean SE again
 estimates' own spread, and mean interval width.
 
     python benchmarks/validate_estimands.py [--replications 100] [--first 0] [--settings all] [--n-jobs 2]
+                                            [--fold-seed 0]
+
+``--fold-seed k`` keeps the programmes and draws other cross-fitting folds (and nuisance
+seeds) for every estimator: the part of a coverage figure that is the luck of one split.
 
 Settings: default, effect_propensity (PLR != ATE), nonlinear (nonlinear confounding), small
 (190 titles, about 750 cells, 10 extra covariates), linear (constant effect, OLS is right).
@@ -87,7 +91,7 @@ def _row(model: Any) -> tuple[float, float, float, float]:
     return float(model.coef[0]), float(model.se[0]), float(low), float(high)
 
 
-def one_replication(setting: str, r: int, with_doubleml: bool) -> dict[str, Any]:
+def one_replication(setting: str, r: int, with_doubleml: bool, fold_seed: int = 0) -> dict[str, Any]:
     warnings.simplefilter("ignore")
     from creative_causal import estimate_effect
     from creative_causal.datasets import simulate_program
@@ -107,14 +111,15 @@ def one_replication(setting: str, r: int, with_doubleml: bool) -> dict[str, Any]
     for name, kw in (("ours ate", dict(estimand="ate")), ("ours plr", dict(estimand="plr")),
                      ("naive", dict(method="naive")), ("ols", dict(method="ols"))):
         start = time.perf_counter()
-        est = estimate_effect(study, "has_face", random_state=r, **kw)
+        est = estimate_effect(study, "has_face", random_state=r + 100_000 * fold_seed, **kw)
         timing[name] = time.perf_counter() - start
         row[name] = (est.value, est.std_error, est.ci_low, est.ci_high)
     row["n_covariates"] = len(est.adjustment_set)
     if with_doubleml:
         confounders, _ = resolve_confounders(study, "has_face", study.outcome, None, None)
         args = (study, "has_face", study.outcome, confounders, "within_test", study.cluster, study.weight)
-        row.update(doubleml_fits(prepare(*args, keep_constant_tests=True), prepare(*args), seed % 2**31))
+        row.update(doubleml_fits(prepare(*args, keep_constant_tests=True), prepare(*args),
+                                 (seed + 100_000 * fold_seed) % 2**31))
     row["seconds"] = timing
     return row
 
@@ -141,6 +146,7 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="first replication (more programmes: --first 100)")
     parser.add_argument("--settings", nargs="+", default=["all"], choices=["all", *SETTINGS])
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--fold-seed", type=int, default=0, help="same programmes, other folds (0: the documented run)")
     parser.add_argument("--no-doubleml", action="store_true")
     parser.add_argument("--save", default=None, help="write every replication's row to this CSV")
     args = parser.parse_args()
@@ -151,7 +157,7 @@ def main() -> None:
     for setting in settings:
         start = time.perf_counter()
         truth = population_truth(SETTINGS[setting])
-        rows = Parallel(n_jobs=args.n_jobs)(delayed(one_replication)(setting, r, not args.no_doubleml)
+        rows = Parallel(n_jobs=args.n_jobs)(delayed(one_replication)(setting, r, not args.no_doubleml, args.fold_seed)
                                             for r in range(args.first, args.first + args.replications))
         table = summarise(rows, truth)
         cells = np.mean([r["n_cells"] for r in rows])

@@ -61,7 +61,7 @@ def test_graph_and_estimation_names_are_pinned():
                                        # issue 13: estimands and the nuisance library
                                        "ESTIMANDS", "ESTIMAND_TEXT", "DR_ESTIMANDS", "fit_aipw", "AIPWFit", "DRScores",
                                        "score_parts", "within_test_inputs", "NuisanceDiagnostics", "Nuisance",
-                                       "fit_nuisance", "candidates", "PROPENSITY_FLOOR", "is_binary",
+                                       "fit_nuisance", "candidates", "PROPENSITY_FLOOR", "RACE_Z", "clustered_z", "is_binary",
                                        "resolve_confounders"}
 
 

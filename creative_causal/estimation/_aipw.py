@@ -200,9 +200,10 @@ def fit_aipw(prep: Prepared, *, estimand: str = "ate", model_y: Any = None, mode
     else:
         y, t, x = prep.y, prep.t, prep.features
     treated = t == 1
-    n0 = fit_nuisance("outcome (untreated)", "regression", x, y, folds, model=model_y, random_state=seed, rows=~treated)
-    n1 = fit_nuisance("outcome (treated)", "regression", x, y, folds, model=model_y, random_state=seed, rows=treated)
-    ne = fit_nuisance("propensity", "classification", x, t.astype(int), folds, model=model_t, random_state=seed)
+    common = dict(random_state=seed, groups=prep.codes)
+    n0 = fit_nuisance("outcome (untreated)", "regression", x, y, folds, model=model_y, rows=~treated, **common)
+    n1 = fit_nuisance("outcome (treated)", "regression", x, y, folds, model=model_y, rows=treated, **common)
+    ne = fit_nuisance("propensity", "classification", x, t.astype(int), folds, model=model_t, **common)
     raw = ne.prediction
     e = np.clip(raw, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
     clipped = (raw < PROPENSITY_FLOOR) | (raw > 1 - PROPENSITY_FLOOR)

@@ -108,7 +108,9 @@ class NuisanceDiagnostics(ResultMixin):
     clipped_tests : tuple of str
         Tests holding a clipped cell (the first ten).
     candidates : DataFrame
-        Every candidate's out-of-fold loss per nuisance (``role``, ``model``, ``loss``, ``chosen``).
+        Every candidate's out-of-fold loss per nuisance (``role``, ``model``, ``loss``, ``chosen``,
+        and ``folds``: the folds it was fitted on, fewer than all when the race dropped it, its
+        loss then over those folds' cells).
     calibration_bins : DataFrame
         Predicted against observed treatment share by propensity decile.
     warnings : tuple of str

@@ -98,10 +98,11 @@ def fit_dml(prep: Prepared, *, model_y: Any = None, model_t: Any = None, cv: int
     # a binary treatment in the pooled design gets a propensity (a classifier); a regressor the
     # user passes for it models E[T | W] directly, the same quantity for 0/1
     classify = prep.binary and prep.design == "pooled" and (model_t is None or is_classifier(model_t))
-    ny = fit_nuisance("outcome", "regression", prep.features, prep.y, folds, model=model_y, random_state=seed)
+    ny = fit_nuisance("outcome", "regression", prep.features, prep.y, folds, model=model_y, random_state=seed,
+                      groups=prep.codes)
     t = prep.t.astype(int) if classify else prep.t
     nt = fit_nuisance("treatment", "classification" if classify else "regression", prep.features, t, folds,
-                      model=model_t, random_state=seed)
+                      model=model_t, random_state=seed, groups=prep.codes)
     y_res = prep.y - ny.prediction
     t_res = prep.t - nt.prediction
     design = np.ones((len(y_res), 1)) if modifiers is None else np.hstack([np.ones((len(y_res), 1)), modifiers])
