@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._config import config_context, get_config, limit_native_threads
+from ._config import config_context, get_config, limit_native_threads, native_threads_capped
 from ._display import ResultMixin, json_safe
 from ._validation import (
     check_choice,
@@ -123,6 +123,7 @@ class InsightTable(ResultMixin):
         return forest_plot(self.table, ax, truth=truth, level=self.level)
 
 
+@native_threads_capped
 def discover_insights(
     data: Any,
     treatments: Sequence[str] | None = None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import os
 import warnings
 
 import matplotlib
@@ -275,3 +276,33 @@ def test_native_thread_pools_are_capped_inside_fits(data):
     with cc.config_context(native_threads=2), limit_native_threads():
         assert set(openmp_threads()) == {2}
     assert cc.get_config() == {"native_threads": 1}
+
+
+@pytest.mark.parametrize("inner, call", [
+    ("creative_causal.graph._implications.partial_correlation", lambda d, e: cc.creative_graph(d).testable_implications(d)),
+    ("creative_causal.refutation._sensitivity._partial_r2", lambda d, e: cc.sensitivity(e)),
+    ("creative_causal.estimation._estimate.prepare", lambda d, e: cc.estimate_effect(d, "brightness", random_state=0)),
+])
+def test_blas_is_capped_inside_the_public_statistics(data, monkeypatch, inner, call):
+    """BLAS threads on small least-squares fits save nothing and spin when a core is busy (the
+    graph's implications ran 3.2x slower): the public functions cap them, not only the fits."""
+    import importlib
+
+    from threadpoolctl import threadpool_info
+
+    module_name, name = inner.rsplit(".", 1)
+    module = importlib.import_module(module_name)
+    real, seen = getattr(module, name), []
+
+    def spy(*args, **kwargs):
+        seen.append({i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"})
+        return real(*args, **kwargs)
+
+    estimate = cc.estimate_effect(data, "has_face", random_state=0)
+    monkeypatch.setattr(module, name, spy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        call(data, estimate)
+    assert seen and all(threads == {1} for threads in seen)
+    if (os.cpu_count() or 1) > 1:  # and restored afterwards
+        assert any(i["num_threads"] > 1 for i in threadpool_info() if i.get("user_api") == "blas")

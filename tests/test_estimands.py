@@ -237,6 +237,10 @@ def test_clustered_z_matches_statsmodels_cluster_robust_mean():
     fit = sm.OLS(d, np.ones(400)).fit(cov_type="cluster", cov_kwds={"groups": groups})
     assert clustered_z(d, groups) == pytest.approx(fit.tvalues[0], rel=1e-10)
     assert clustered_z(np.ones(5), np.zeros(5)) == 0.0  # one test: no standard error, no decision
+    # without tests every cell is its own cluster: the plain t of a mean (HC1 = the ddof-1 variance)
+    assert clustered_z(d, None) == pytest.approx(d.mean() / (d.std(ddof=1) / np.sqrt(400)), rel=1e-10)
+    # cells of a test that move together: far less sure than the cell count suggests
+    assert abs(clustered_z(d, groups)) < abs(clustered_z(d, None)) / 2
 
 
 class _Overconfident(ClassifierMixin, BaseEstimator):

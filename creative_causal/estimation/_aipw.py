@@ -177,7 +177,7 @@ def fit_aipw(prep: Prepared, *, estimand: str = "ate", model_y: Any = None, mode
     cv : int, default=5
     random_state : int, Generator or None
     test_labels : ndarray, optional
-        Test ids of the cells, to name the tests holding clipped propensities.
+        Test ids of the cells, to name the tests holding clipped propensities (default: their codes).
 
     Examples
     --------
@@ -211,7 +211,7 @@ def fit_aipw(prep: Prepared, *, estimand: str = "ate", model_y: Any = None, mode
     numerator, denominator = scores.terms()
     fit = wls_cluster(numerator, np.ones(len(y)), prep.weights, prep.codes, denominator=denominator)
     diagnostics = diagnose([n0, n1], ne, y=y, t=t, outcome_prediction=y - scores.residual, clipped=clipped,
-                           tests=test_labels, feature=prep.treatment)
+                           tests=prep.codes if test_labels is None else test_labels, feature=prep.treatment)
     return AIPWFit(float(fit.coef[0]), fit, scores, numerator, denominator, folds, (n0, n1, ne), diagnostics, clipped)
 
 

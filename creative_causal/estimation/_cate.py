@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._config import limit_native_threads
+from .._config import limit_native_threads, native_threads_capped
 from .._display import ResultMixin, json_safe
 from .._validation import check_choice, check_column, check_int, check_level, check_random_state, did_you_mean, draw_seed
 from ..exceptions import InvalidParameterError, UnknownNameError
@@ -98,6 +98,7 @@ class CATEResult(ResultMixin):
                              truth=[truth.get(str(s), np.nan) for s in t["segment"]] if truth else None)
 
 
+@native_threads_capped
 def estimate_cate(
     data: Any,
     treatment: str,

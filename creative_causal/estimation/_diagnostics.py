@@ -6,9 +6,10 @@ a binary treatment) or the treatment model's R², and how many propensities were
 nuisance that predicts worse than a constant, or a badly calibrated propensity, raises a
 :class:`NuisanceWarning`, when the shortfall is both material (the thresholds below) and
 more than sampling noise: the per-cell loss difference against the constant is more than
-two standard errors above zero, or the Hosmer-Lemeshow test of calibration has p < 0.01. (A
-model with no predictive value lands just below R² 0 by chance; 150 perfectly calibrated
-propensities have an expected calibration error near 0.1.)
+two test-clustered standard errors above zero (the cells of a test move together), or the
+Hosmer-Lemeshow test of calibration has p < 0.01. (A model with no predictive value lands
+just below R² 0 by chance; 150 perfectly calibrated propensities have an expected
+calibration error near 0.1.)
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from scipy import stats
 
 from .._display import ResultMixin, json_safe
 from ..exceptions import NuisanceWarning
-from ._models import PROPENSITY_FLOOR, Nuisance
+from ._models import PROPENSITY_FLOOR, Nuisance, clustered_z
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -77,13 +78,6 @@ def hosmer_lemeshow(bins: pd.DataFrame) -> float:
     keep = variance > 0
     statistic = float(np.sum((observed[keep] - expected[keep]) ** 2 / variance[keep]))
     return float(stats.chi2.sf(statistic, max(int(keep.sum()), 1)))
-
-
-def worse_than(model_loss: np.ndarray, constant_loss: np.ndarray) -> float:
-    """t statistic of the per-cell loss difference, model minus constant (> 2: reliably worse)."""
-    d = np.asarray(model_loss, dtype=float) - np.asarray(constant_loss, dtype=float)
-    se = float(d.std(ddof=1)) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-    return float(d.mean() / se) if se > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -196,7 +190,7 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
                 and (t == 0).any() else np.full(len(y), y.mean()))
     outcome_r2 = _r2_against(y, outcome_prediction, baseline)
     found: list[str] = []
-    if outcome_r2 < MIN_R2 and worse_than((y - outcome_prediction) ** 2, (y - baseline) ** 2) > 2:
+    if outcome_r2 < MIN_R2 and clustered_z((y - outcome_prediction) ** 2 - (y - baseline) ** 2, tests) > 2:
         found.append(f"the outcome model predicts worse than a constant (out-of-fold R² {outcome_r2:.3f}): the adjustment "
                      "adds noise; pass a simpler model_y")
     if treatment.task == "classification":
@@ -208,7 +202,7 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
         rate = float(np.mean(t))
         per_cell = -(t * np.log(p) + (1 - t) * np.log(1 - p))
         per_cell_base = -(t * np.log(rate) + (1 - t) * np.log(1 - rate)) if 0 < rate < 1 else np.zeros(len(t))
-        if log_loss > base * (1 + MAX_LOG_LOSS_EXCESS) and worse_than(per_cell, per_cell_base) > 2:
+        if log_loss > base * (1 + MAX_LOG_LOSS_EXCESS) and clustered_z(per_cell - per_cell_base, tests) > 2:
             found.append(f"the propensity model predicts worse than the base rate (log loss {log_loss:.3f} against "
                          f"{base:.3f})")
         if ece > MAX_CALIBRATION_ERROR and hosmer_lemeshow(bins) < 0.01:
@@ -218,7 +212,7 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
         log_loss = base = area = ece = float("nan")
         bins = pd.DataFrame(columns=["predicted", "observed", "n"])
         treatment_r2 = r2(t, treatment.prediction)
-        if treatment_r2 < MIN_R2 and worse_than((t - treatment.prediction) ** 2, (t - t.mean()) ** 2) > 2:
+        if treatment_r2 < MIN_R2 and clustered_z((t - treatment.prediction) ** 2 - (t - t.mean()) ** 2, tests) > 2:
             found.append(f"the treatment model predicts worse than a constant (out-of-fold R² {treatment_r2:.3f}); pass "
                          "a simpler model_t")
     n_clipped = int(clipped.sum()) if clipped is not None else 0
@@ -234,4 +228,4 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
         candidates=candidates, calibration_bins=bins, warnings=tuple(found))
 
 
-__all__ = ["NuisanceDiagnostics", "diagnose", "auc", "calibration", "hosmer_lemeshow", "worse_than", "r2"]
+__all__ = ["NuisanceDiagnostics", "diagnose", "auc", "calibration", "hosmer_lemeshow", "r2"]

@@ -107,5 +107,6 @@ def fit_dml(prep: Prepared, *, model_y: Any = None, model_t: Any = None, cv: int
     t_res = prep.t - nt.prediction
     design = np.ones((len(y_res), 1)) if modifiers is None else np.hstack([np.ones((len(y_res), 1)), modifiers])
     final = wls_cluster(y_res, t_res[:, None] * design, prep.weights, prep.codes)
-    diagnostics = diagnose(ny, nt, y=prep.y, t=t, outcome_prediction=ny.prediction, feature=prep.treatment)
+    diagnostics = diagnose(ny, nt, y=prep.y, t=t, outcome_prediction=ny.prediction,
+                           tests=prep.codes, feature=prep.treatment)
     return DMLFit(y_res, t_res, final, design, folds, (ny, nt), diagnostics)

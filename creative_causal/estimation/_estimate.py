@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._config import native_threads_capped
 from .._validation import check_choice, check_column, check_int, check_level, draw_seed
 from ..exceptions import InvalidParameterError
 from ..experiments import LOG_OUTCOMES, as_study_data
@@ -25,6 +26,7 @@ Estimand = Literal["ate", "att", "ato", "plr"]
 ESTIMANDS = ("ate", "att", "ato", "plr")
 
 
+@native_threads_capped
 def estimate_effect(
     data: Any,
     treatment: str,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._config import native_threads_capped
 from .._display import ResultMixin, json_safe
 from .._validation import check_choice, check_int, check_level, check_random_state, draw_seed
 from ..exceptions import GraphError, InvalidParameterError, UnknownNameError
@@ -127,6 +128,7 @@ class MediationResult(ResultMixin):
                              truth=[truth.get(n, np.nan) for n in names] if truth else None)
 
 
+@native_threads_capped
 def mediation(
     data: Any,
     treatment: str,
@@ -304,6 +306,7 @@ def _sentence(r: MediationResult) -> str:
            f"{r.level:.0%} CI {r._fmt(ind.ci_low)} to {r._fmt(ind.ci_high)})."
 
 
+@native_threads_capped
 def moderation(
     data: Any,
     treatment: str,

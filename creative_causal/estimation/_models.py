@@ -27,6 +27,7 @@ from sklearn.base import clone, is_classifier
 
 from .._config import limit_native_threads
 from .._validation import check_choice, draw_seed
+from ._inference import wls_cluster
 
 Task = Literal["regression", "classification"]
 
@@ -172,17 +173,13 @@ def clustered_z(difference: np.ndarray, groups: np.ndarray | None) -> float:
     17.3
     """
     n = len(difference)
-    if groups is None:
-        groups = np.arange(n)
-    _, codes = np.unique(groups, return_inverse=True)
-    g = int(codes.max()) + 1 if n else 0
-    if g < 2:
+    clusters = np.arange(n) if groups is None else np.asarray(groups)
+    if n < 2 or np.unique(clusters).size < 2:
         return 0.0
-    mean = float(np.mean(difference))
-    # the sum of each test's deviations from the mean: the cluster-robust variance of a mean
-    deviations = np.bincount(codes, weights=difference - mean, minlength=g)
-    se = float(np.sqrt(g / (g - 1) * np.sum(deviations ** 2))) / n
-    return mean / se if se > 0 else 0.0
+    # a regression on a constant: its CR1 error is the cluster-robust error of the mean
+    fit = wls_cluster(difference, np.ones(n), None, clusters)
+    se = float(np.sqrt(fit.cov[0, 0]))
+    return float(fit.coef[0]) / se if se > 0 else 0.0
 
 
 @dataclass(frozen=True)

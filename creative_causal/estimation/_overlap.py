@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._config import limit_native_threads
+from .._config import limit_native_threads, native_threads_capped
 from .._display import ResultMixin, json_safe
 from .._validation import check_choice, check_fraction, check_random_state, draw_seed
 from ..exceptions import EstimationError, InvalidParameterError, OverlapWarning
@@ -87,6 +87,7 @@ class OverlapDiagnostics(ResultMixin):
                                extreme=self.extreme)
 
 
+@native_threads_capped
 def overlap(
     data: Any,
     treatment: str,

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._config import native_threads_capped
+
 if TYPE_CHECKING:
     from ._graph import CausalGraph
 
@@ -65,6 +67,7 @@ def partial_correlation(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[fl
     return r, float(2 * stats.norm.sf(abs(stat)))
 
 
+@native_threads_capped
 def testable_implications(graph: CausalGraph, data: Any, *, alpha: float = 0.05, max_conditioning: int = 12) -> pd.DataFrame:
     """Test every conditional independence ``x ⊥ y | parents`` that the graph implies.
 

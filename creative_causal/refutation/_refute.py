@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._config import native_threads_capped
 from .._validation import check_choice, check_fraction, check_int, check_level, check_n_jobs, draw_seed
 from ..estimation import (
     PROPENSITY_FLOOR,
@@ -68,6 +69,7 @@ SE_RATIO_TOLERANCE = 1.25
 _MAX_CHUNK_VALUES = 4_000_000  # cells x simulations held at once
 
 
+@native_threads_capped
 def refute(
     estimate: EffectEstimate,
     data: Any = None,

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._config import native_threads_capped
 from .._display import ResultMixin, json_safe
 from .._validation import check_positive
 from ..estimation import EffectEstimate
@@ -230,6 +231,7 @@ class SensitivityResult(ResultMixin):
                                 self.estimate.treatment, ax, percent=self.estimate.logged)
 
 
+@native_threads_capped
 def sensitivity(estimate: EffectEstimate, *, benchmarks: Any = "auto", kd: float = 1.0,
                 ky: float | None = None) -> SensitivityResult:
     """How strong would an unobserved confounder have to be to explain the effect away?
