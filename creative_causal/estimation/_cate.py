@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._config import limit_native_threads, native_threads_capped
+from .._config import native_threads_capped
 from .._display import ResultMixin, json_safe
 from .._validation import check_choice, check_column, check_int, check_level, check_random_state, did_you_mean, draw_seed
 from ..exceptions import InvalidParameterError, UnknownNameError
@@ -295,7 +295,7 @@ def _forest(prep: Any, modifiers: list[str], model_y: Any, model_t: Any, cv: int
                              n_estimators=400, min_samples_leaf=10, random_state=seed)
     import warnings
 
-    with warnings.catch_warnings(), limit_native_threads():
+    with warnings.catch_warnings():  # native threads: capped by estimate_cate's decorator
         warnings.filterwarnings("ignore", message=".*(stratif|feature names).*", category=UserWarning)
         forest.fit(prep.y, prep.t.astype(int) if discrete else prep.t, X=x,
                    W=prep.features if prep.features.shape[1] else None, groups=prep.codes)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from .._config import limit_native_threads, native_threads_capped
+from .._config import native_threads_capped
 from .._display import ResultMixin, json_safe
 from .._validation import check_choice, check_fraction, check_random_state, draw_seed
 from ..exceptions import EstimationError, InvalidParameterError, OverlapWarning
@@ -141,10 +141,9 @@ def overlap(
     propensity = np.empty(prep.n_cells)
     t = prep.t.astype(int)
     x = prep.features if prep.features.shape[1] else np.zeros((prep.n_cells, 1))
-    with limit_native_threads():
-        for train, test in group_folds(prep.codes, prep.n_cells, cv, rng):
-            fitted = clone(model).fit(x[train], t[train])
-            propensity[test] = fitted.predict_proba(x[test])[:, 1]
+    for train, test in group_folds(prep.codes, prep.n_cells, cv, rng):  # threads capped by the decorator
+        fitted = clone(model).fit(x[train], t[train])
+        propensity[test] = fitted.predict_proba(x[test])[:, 1]
     cells = prep.frame[[c for c in ([study.cluster] if study.cluster else []) + list(study.segments)]].copy()
     cells["treated"] = t
     cells["propensity"] = propensity
