@@ -91,10 +91,10 @@ def limit_native_threads() -> Iterator[None]:
 
 
 def native_threads_capped(func: F) -> F:
-    """Run ``func`` inside :func:`limit_native_threads` (the public statistical functions:
-    their BLAS calls are on small matrices, where threads save nothing and spin while another
-    process holds a core).
-    A cap costs a few milliseconds, so it goes on entry points, not inner loops."""
+    """Run ``func`` inside :func:`limit_native_threads`: for the public statistical functions,
+    whose BLAS calls are on small matrices, where threads save nothing and spin while another
+    process holds a core. A cap costs a few milliseconds, so it goes on entry points, not on
+    inner loops."""
 
     @functools.wraps(func)
     def capped(*args: Any, **kwargs: Any) -> Any:

@@ -278,6 +278,21 @@ def test_native_thread_pools_are_capped_inside_fits(data):
     assert cc.get_config() == {"native_threads": 1}
 
 
+CAPPED = [cc.estimate_effect, cc.estimate_cate, cc.overlap, cc.refute, cc.sensitivity, cc.mediation, cc.moderation,
+          cc.discover_insights, graph.testable_implications]
+
+
+@pytest.mark.parametrize("function", CAPPED, ids=lambda f: f.__name__)
+def test_every_public_statistic_runs_under_the_thread_cap(function):
+    """Each is wrapped by ``native_threads_capped`` (whose wrapper keeps the signature and the
+    docstring); the test below checks the cap from inside three of them."""
+    from creative_causal._config import native_threads_capped
+
+    assert function.__code__ is native_threads_capped(len).__code__  # the decorator's wrapper
+    assert function.__wrapped__.__name__ == function.__name__
+    assert inspect.signature(function) == inspect.signature(function.__wrapped__) and function.__doc__
+
+
 @pytest.mark.parametrize("inner, call", [
     ("creative_causal.graph._implications.partial_correlation", lambda d, e: cc.creative_graph(d).testable_implications(d)),
     ("creative_causal.refutation._sensitivity._partial_r2", lambda d, e: cc.sensitivity(e)),
