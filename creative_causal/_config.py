@@ -1,5 +1,5 @@
 """Library-wide settings: how many threads native code may use inside one model fit or one
-public statistical function.
+public analysis function.
 
 Gradient boosting (scikit-learn's OpenMP loops) and BLAS start one thread per core. On a
 machine where another process keeps a core busy, OpenMP threads wait for each other at
@@ -8,9 +8,10 @@ matrices of our statistics (with one core busy, uncapped, the graph's testable i
 ran 3.2x and the sensitivity analysis 3.6x slower than on a quiet machine; capped, no
 slower), and on a quiet machine they save nothing there. The library therefore caps native
 thread pools (threadpoolctl), by default to one thread, around its own fits and around each
-public statistical function (:func:`native_threads_capped`), and gets its parallelism from
-processes (``n_jobs``) instead. ``benchmarks/bench_threads.py`` measures the cap on a quiet
-machine and with one core loaded.
+public analysis function (the statistics, feature extraction, frame discovery:
+:func:`native_threads_capped`), and gets its parallelism from processes (``n_jobs``)
+instead. ``benchmarks/bench_threads.py`` measures the cap on a quiet machine and with one
+core loaded.
 """
 
 from __future__ import annotations
@@ -50,10 +51,10 @@ def set_config(*, native_threads: int | None = 1) -> None:
     ----------
     native_threads : int or None, default=1
         Threads that native libraries (OpenMP in gradient boosting, BLAS) may use inside one
-        model fit and inside each public statistical function (``estimate_effect``,
-        ``refute``, ``sensitivity``, ``testable_implications``...). ``None`` leaves them
-        uncapped (one per core), which is no faster on an idle machine for our small
-        matrices and much slower on a shared one.
+        model fit and inside each public analysis function (``estimate_effect``, ``refute``,
+        ``sensitivity``, ``testable_implications``, ``extract_features``...). ``None``
+        leaves them uncapped (one per core), which is no faster on an idle machine for our
+        small matrices and much slower on a shared one.
     """
     _NATIVE_THREADS.set(_check_threads(native_threads))
 
@@ -91,7 +92,7 @@ def limit_native_threads() -> Iterator[None]:
 
 
 def native_threads_capped(func: F) -> F:
-    """Run ``func`` inside :func:`limit_native_threads`: for the public statistical functions,
+    """Run ``func`` inside :func:`limit_native_threads`: for the public analysis functions,
     whose BLAS calls are on small matrices, where threads save nothing and spin while another
     process holds a core. A cap costs a few milliseconds, so it goes on entry points, not on
     inner loops."""

@@ -279,7 +279,7 @@ def test_native_thread_pools_are_capped_inside_fits(data):
 
 
 CAPPED = [cc.estimate_effect, cc.estimate_cate, cc.overlap, cc.refute, cc.sensitivity, cc.mediation, cc.moderation,
-          cc.discover_insights, graph.testable_implications]
+          cc.discover_insights, graph.testable_implications, cc.extract_features, cc.discover_frames]
 
 
 @pytest.mark.parametrize("function", CAPPED, ids=lambda f: f.__name__)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._config import native_threads_capped
 from .._validation import did_you_mean
 from ..exceptions import DataQualityWarning, FeatureError, ImageReadError, InvalidParameterError, UnknownNameError
 from ._faces import FaceDetector, detect_faces_together
@@ -244,6 +245,7 @@ def _relative(path: Path, base: Path) -> Path:
         return path
 
 
+@native_threads_capped
 def extract_features(
     images: Any,
     *,

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._config import native_threads_capped
 from .._validation import check_int, check_positive, check_random_state
 from ..exceptions import FrameError, InvalidParameterError
 from ..features import DEFAULT_MAX_PIXELS
@@ -108,6 +109,7 @@ def _describe_shots(shots: pd.DataFrame, frames: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+@native_threads_capped
 def discover_frames(video: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, sample_fps: float = 2.0,
                     top: int = 24, per_shot: int = 2, study: Any = None, weights: Mapping[str, float] | None = None,
                     identity: IdentityModel | None = None, n_jobs: int = 1, executor: Any = None,
