@@ -24,7 +24,7 @@ from scipy import stats
 
 from .._display import ResultMixin, json_safe
 from ..exceptions import NuisanceWarning
-from ._models import PROPENSITY_FLOOR, Nuisance, clustered_z
+from ._models import PROPENSITY_FLOOR, Nuisance, cell_loss, clustered_z
 
 if TYPE_CHECKING:
     import matplotlib.axes
@@ -200,7 +200,7 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
         ece, bins = calibration(t, p)
         treatment_r2 = float("nan")
         rate = float(np.mean(t))
-        per_cell = -(t * np.log(p) + (1 - t) * np.log(1 - p))
+        per_cell = cell_loss(t, treatment.prediction, "classification")  # clipped as p
         per_cell_base = -(t * np.log(rate) + (1 - t) * np.log(1 - rate)) if 0 < rate < 1 else np.zeros(len(t))
         if log_loss > base * (1 + MAX_LOG_LOSS_EXCESS) and clustered_z(per_cell - per_cell_base, tests) > 2:
             found.append(f"the propensity model predicts worse than the base rate (log loss {log_loss:.3f} against "
