@@ -252,12 +252,17 @@ class StudyResult(ResultMixin):
     __hash__ = None  # type: ignore[assignment]
 
 
+def _empty_as_missing(column: pd.Series) -> pd.Series:
+    # map, not replace: pandas 2 warns that replace will stop downcasting object columns
+    return column.map(lambda v: np.nan if isinstance(v, str) and not v else v) if column.dtype == object else column
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, pd.DataFrame):
         if a.empty and b.empty:
             return True
         # CSV has no empty string distinct from a missing value: compare them as equal
-        a, b = (f.reset_index(drop=True).replace("", np.nan) for f in (a, b))
+        a, b = (f.reset_index(drop=True).apply(_empty_as_missing) for f in (a, b))
         try:
             pd.testing.assert_frame_equal(a, b, check_dtype=False, check_exact=False, rtol=1e-9)
         except AssertionError:

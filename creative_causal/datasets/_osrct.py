@@ -60,8 +60,9 @@ def observational_sample(data: pd.DataFrame, treatment: str, preference: Any, *,
     t = data[treatment]
     bad = ~t.isin([0, 1])
     if bad.any():
+        first = data.index[bad.to_numpy()].tolist()[0]  # a plain value: pandas 2 items repr as np.int64(2)
         raise InvalidParameterError(f"observational_sample: treatment {treatment!r} must be 0 or 1 in every row; "
-                                    f"rows that are not: {int(bad.sum())} (the first: row {data.index[bad.to_numpy()][0]!r}, "
+                                    f"rows that are not: {int(bad.sum())} (the first: row {first!r}, "
                                     f"value {t[bad].tolist()[0]!r}). Drop or recode them first.")
     p = np.asarray(preference, dtype=float).ravel()
     if p.shape != (len(data),):
@@ -69,8 +70,9 @@ def observational_sample(data: pd.DataFrame, treatment: str, preference: Any, *,
                                     f"give one probability per row.")
     outside = ~((p >= 0) & (p <= 1))  # NaN is outside too
     if outside.any():
+        first = data.index[outside].tolist()[0]
         raise InvalidParameterError(f"observational_sample: preference must be a probability in [0, 1]; "
-                                    f"values that are not: {int(outside.sum())} (the first at row {data.index[outside][0]!r}: "
+                                    f"values that are not: {int(outside.sum())} (the first at row {first!r}: "
                                     f"{p[outside].tolist()[0]!r}).")
     prefers_treatment = check_random_state(random_state).random(len(data)) < p
     return data[(t.to_numpy() == 1) == prefers_treatment].copy()

@@ -127,6 +127,7 @@ def scan_range(path: Path, sample_fps: float, n_jobs: int, max_pixels: int, prog
         if bar is not None:
             bar.close()
     features = pd.concat(tables) if tables else pd.DataFrame()
+    face_tables = [f for f in face_tables if len(f)]  # pandas 2 warns on concatenating empty frames
     faces = pd.concat(face_tables, ignore_index=True) if face_tables else face_rows({}, pd.DataFrame(), identity)
     return Part(info, first, int(min(stop, info.n_frames or np.inf)) if last is not None else end, end, rows, features,
                 faces, failures, [c for c in tracker.cuts if first <= c < end],
