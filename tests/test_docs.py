@@ -63,4 +63,5 @@ def test_ci_runs_the_readme_commands_exactly():
                          capture_output=True, text=True, check=True)
     assert run.stdout.splitlines() == [
         "pip install uv && uv pip install --compile-bytecode -e . && creative-causal demo",
-        'pip install uv && uv pip install --compile-bytecode -e ".[test]" && python -m pytest -n auto --dist worksteal']
+        'pip install uv && uv pip install --compile-bytecode -e ".[test]" && uv pip install --no-deps "causallib>=0.9" && '
+        'python -m pytest -n auto --dist worksteal']

@@ -24,6 +24,7 @@ from creative_causal import (
 )
 from creative_causal.datasets import observational_sample
 from creative_causal.estimation import ESTIMAND_TEXT, clustered_z, group_folds, wls_cluster
+from creative_causal.estimation._models import OFFSET_CANDIDATE
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +168,12 @@ def test_the_library_chooses_by_out_of_fold_loss_and_reports_every_candidate(ate
     d = est.diagnostics
     table = d.candidates
     assert set(table["role"]) == {"outcome (untreated)", "outcome (treated)", "propensity"}
-    for _, rows in table.groupby("role"):
-        assert set(rows["model"]) == {"constant", "linear", "boosting", "forest"}
+    cells = study.frame[study.frame["n_cells_in_test"] > 1]  # the cells of the within-test contrast
+    treated = cells["has_face"] == 1
+    smaller = "outcome (treated)" if treated.sum() < (~treated).sum() else "outcome (untreated)"
+    for role, rows in table.groupby("role"):
+        library = {"constant", "linear", "boosting", "forest"}
+        assert set(rows["model"]) == (library | {OFFSET_CANDIDATE} if role == smaller else library)
         assert rows["chosen"].sum() == 1
         complete = rows[rows["folds"] == 5]  # a candidate dropped by the race shows its loss on fewer folds
         assert rows.loc[rows["chosen"], "loss"].iloc[0] == complete["loss"].min()
@@ -188,6 +193,30 @@ def test_nonlinear_confounding_makes_the_library_leave_the_linear_model():
     losses = table[table["role"] == "propensity"].set_index("model")["loss"]
     assert est.diagnostics.treatment_model in {"boosting", "forest"}
     assert losses[est.diagnostics.treatment_model] < losses["linear"]
+
+
+def test_the_smaller_arm_borrows_the_larger_arms_fit_out_of_fold():
+    """The kept per-fold fits of the larger arm reproduce its out-of-fold predictions, so an
+    offset is never fitted on the fold it predicts; where both arms share a surface that
+    boosting struggles with and differ by a constant, the smaller arm (a fifth of the rows)
+    picks "other arm + boosting", with a lower out-of-fold loss than boosting alone."""
+    from creative_causal.estimation import _models
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-2, 2, size=(3000, 4))
+    treated = rng.random(3000) < 0.2
+    y = np.sin(2 * x[:, 0]) * x[:, 1] + np.abs(x[:, 2]) + treated + rng.normal(scale=0.3, size=3000)
+    folds = group_folds(np.arange(3000), 3000, 5, rng)
+    larger = _models.fit_nuisance("outcome (untreated)", "regression", x, y, folds, rows=~treated, keep_fitted=True,
+                                  random_state=0)
+    offsets = _models.fold_fit_predictions(larger.fitted, x)
+    assert len(offsets) == 5 and not _models.fit_nuisance("outcome", "regression", x, y, folds, rows=~treated).fitted
+    for offset, (_, test) in zip(offsets, folds):
+        np.testing.assert_allclose(offset[test], larger.prediction[test])
+    smaller = _models.fit_nuisance("outcome (treated)", "regression", x, y, folds, rows=treated, offsets=offsets,
+                                   random_state=0)
+    assert smaller.model == OFFSET_CANDIDATE
+    assert smaller.losses[OFFSET_CANDIDATE] < 0.8 * smaller.losses["boosting"]
 
 
 def test_a_candidate_that_cannot_win_is_dropped_part_way_and_reported(monkeypatch):
@@ -360,6 +389,57 @@ def test_ihdp_semi_synthetic_benchmark_constant_effect():
         covered += est.ci_low <= 4.0 <= est.ci_high
     assert covered >= 5
     assert abs(np.mean(errors)) < 2 * np.mean(ses) / np.sqrt(6)
+
+
+def _acic_2016(instance: int) -> tuple[pd.DataFrame, list[str], float, float]:
+    """One ACIC 2016 data set from the copy inside causallib (README test command), read from its
+    files as benchmarks/validate_acic.py does: covariates, ``t``, ``y``, sample ATE and ATT."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("causallib")
+    directory = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "acic_challenge_2016"
+    covariates = pd.read_csv(directory / "x.csv")
+    draws = pd.read_csv(directory / f"zymu_{instance}.csv")
+    t = draws["z"].to_numpy().astype(int)
+    effect = (draws["mu1"] - draws["mu0"]).to_numpy()
+    frame = covariates.assign(t=t, y=np.where(t == 1, draws["y1"], draws["y0"]))
+    return frame, list(covariates.columns), float(effect.mean()), float(effect[t == 1].mean())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("instance", [1, 10])
+def test_acic_2016_att_covers_where_the_naive_comparison_is_far_off(instance):
+    """ACIC 2016 (Dorie et al. 2019; real covariates of 4 802 children, 58 of them, three
+    categorical and encoded by the library; simulated treatment and outcomes with known
+    expected outcomes). Data sets 1 and 10 have the most varied effects and the poorest
+    overlap (18% and 25% treated; ATE 2.13 and 4.22, ATT 2.72 and 4.97). The doubly robust
+    ATT is within two of its standard errors of the sample ATT (measured over three fold seeds:
+    |z| at most 0.35; on all ten data sets it covered 30 of 30 fits, as DoubleML's IRM did),
+    while the naive difference is more than two of its own off."""
+    frame, covariates, _, att = _acic_2016(instance)
+    kw = dict(outcome="y", design="pooled", cluster=None, weights=None, random_state=0)
+    est = estimate_effect(frame, "t", confounders=covariates, estimand="att", **kw)
+    naive = estimate_effect(frame, "t", confounders=[], method="naive", **kw)
+    assert est.estimand == "att" and set(est.adjustment_set) == set(covariates)  # x_2, x_21, x_24 are strings
+    assert abs(est.value - att) < 2 * est.std_error
+    assert abs(naive.value - att) > 2 * naive.std_error
+
+
+@pytest.mark.slow
+def test_acic_2016_ate_borrows_the_untreated_arms_shape():
+    """ACIC 2016 data set 2: a constant effect of 4.68, 31% treated, an outcome surface that
+    boosting fits poorly from the treated alone. The treated arm's model is averaged over the
+    untreated children, and fitted from the treated alone it put the ATE 4.9 standard errors
+    low (DoubleML's IRM: 4.9 low too). With "other arm + boosting" chosen for the treated, the
+    ATE is within two standard errors (measured over three fold seeds: -1.16, -0.05, -0.71; on
+    the ten data sets 25 of 30 fits cover the ATE, against 18 of 30 before and 20 of 30 for the
+    IRM; benchmarks/validate_acic.py)."""
+    frame, covariates, ate, _ = _acic_2016(2)
+    est = estimate_effect(frame, "t", outcome="y", confounders=covariates, design="pooled", cluster=None, weights=None,
+                          random_state=0)
+    assert est.diagnostics.outcome_model == f"boosting (untreated), {OFFSET_CANDIDATE} (treated)"
+    assert abs(est.value - ate) < 2 * est.std_error
 
 
 @pytest.mark.slow

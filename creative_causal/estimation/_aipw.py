@@ -40,7 +40,7 @@ variance (factor ``G/(G-1)``, t with ``G - 1`` degrees of freedom).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -49,7 +49,7 @@ from .._validation import check_choice, check_random_state, draw_seed
 from ._diagnostics import NuisanceDiagnostics, diagnose
 from ._dml import group_folds
 from ._inference import LinearFit, wls_cluster
-from ._models import PROPENSITY_FLOOR, Nuisance, fit_nuisance
+from ._models import PROPENSITY_FLOOR, Nuisance, fit_nuisance, fold_fit_predictions
 from ._prepare import Prepared
 
 #: The estimands of the doubly robust score (``"plr"`` is the partially linear model's).
@@ -201,8 +201,16 @@ def fit_aipw(prep: Prepared, *, estimand: str = "ate", model_y: Any = None, mode
         y, t, x = prep.y, prep.t, prep.features
     treated = t == 1
     common = dict(random_state=seed, groups=prep.codes)
-    n0 = fit_nuisance("outcome (untreated)", "regression", x, y, folds, model=model_y, rows=~treated, **common)
-    n1 = fit_nuisance("outcome (treated)", "regression", x, y, folds, model=model_y, rows=treated, **common)
+    # The larger arm first; the smaller one may then borrow its shape (OFFSET_CANDIDATE).
+    arms = [("outcome (untreated)", ~treated), ("outcome (treated)", treated)]
+    larger, smaller = sorted(arms, key=lambda arm: -int(arm[1].sum()))
+    big = fit_nuisance(larger[0], "regression", x, y, folds, model=model_y, rows=larger[1], keep_fitted=model_y is None,
+                       **common)
+    offsets = fold_fit_predictions(big.fitted, x) if model_y is None else None
+    small = fit_nuisance(smaller[0], "regression", x, y, folds, model=model_y, rows=smaller[1], offsets=offsets,
+                         **common)
+    big = replace(big, fitted=())  # the fitted models are not kept with the estimate
+    n0, n1 = (big, small) if larger is arms[0] else (small, big)
     ne = fit_nuisance("propensity", "classification", x, t.astype(int), folds, model=model_t, **common)
     raw = ne.prediction
     e = np.clip(raw, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)

@@ -87,7 +87,8 @@ class NuisanceDiagnostics(ResultMixin):
     Attributes
     ----------
     outcome_model, treatment_model : str
-        The models used (a library name, or the class of a model passed in).
+        The models used (a library name, or the class of a model passed in); the outcome's
+        per arm when the arms' models differ.
     outcome_r2 : float
         Out-of-fold R² of the outcome model(s) (against each arm's mean when they are fitted
         per arm, as for a doubly robust estimand).
@@ -220,9 +221,12 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
     for text in found:
         warnings.warn(f"{feature}: {text}" if feature else text, NuisanceWarning, stacklevel=4)
     candidates = pd.concat([n.table() for n in [*outcomes, treatment]], ignore_index=True)
-    models = sorted({n.model for n in outcomes})
+    models = {n.model for n in outcomes}
+    # per arm when the arms' models differ: "linear (untreated), other arm + boosting (treated)"
+    outcome_model = (models.pop() if len(models) == 1
+                     else ", ".join(f"{n.model} ({n.role.removeprefix('outcome').strip(' ()')})" for n in outcomes))
     return NuisanceDiagnostics(
-        outcome_model="/".join(models), treatment_model=treatment.model, outcome_r2=outcome_r2,
+        outcome_model=outcome_model, treatment_model=treatment.model, outcome_r2=outcome_r2,
         treatment_r2=treatment_r2, log_loss=log_loss, constant_log_loss=base, auc=area, calibration_error=ece,
         n_clipped=n_clipped, share_clipped=n_clipped / max(len(t), 1), clipped_tests=clipped_tests,
         candidates=candidates, calibration_bins=bins, warnings=tuple(found))
