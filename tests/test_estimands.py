@@ -217,6 +217,8 @@ def test_the_smaller_arm_borrows_the_larger_arms_fit_out_of_fold():
                                    random_state=0)
     assert smaller.model == OFFSET_CANDIDATE
     assert smaller.losses[OFFSET_CANDIDATE] < 0.8 * smaller.losses["boosting"]
+    with pytest.raises(InvalidParameterError, match="offsets shift a regression"):
+        _models.fit_nuisance("propensity", "classification", x, treated.astype(int), folds, offsets=offsets)
 
 
 def test_a_candidate_that_cannot_win_is_dropped_part_way_and_reported(monkeypatch):

@@ -29,6 +29,7 @@ from sklearn.base import clone, is_classifier
 
 from .._config import limit_native_threads
 from .._validation import check_choice, draw_seed
+from ..exceptions import InvalidParameterError
 from ._inference import wls_cluster
 
 Task = Literal["regression", "classification"]
@@ -251,6 +252,9 @@ def fit_nuisance(role: str, task: Task, x: np.ndarray, y: np.ndarray,
     constant = loss(y_eval, np.full(len(y_eval), base), task)
     library = ({"user": seeded(model, seed)} if model is not None
                else candidates(task, int(evaluated.sum()), random_state=seed))
+    if offsets is not None and task != "regression":
+        raise InvalidParameterError(f"fit_nuisance: offsets shift a regression (an outcome model), not a {task} "
+                                    f"nuisance ({role}); pass offsets=None.")
     if offsets is not None and model is None:
         library[OFFSET_CANDIDATE] = default_model(task, random_state=seed)
     predictions: dict[str, np.ndarray] = {}
