@@ -254,7 +254,10 @@ class StudyResult(ResultMixin):
 
 def _empty_as_missing(column: pd.Series) -> pd.Series:
     # map, not replace: pandas 2 warns that replace will stop downcasting object columns
-    return column.map(lambda v: np.nan if isinstance(v, str) and not v else v) if column.dtype == object else column
+    # (and pandas 3 holds text in its own str dtype, not object)
+    if pd.api.types.is_numeric_dtype(column):
+        return column
+    return column.map(lambda v: np.nan if isinstance(v, str) and not v else v)
 
 
 def _same(a: Any, b: Any) -> bool:
