@@ -46,6 +46,7 @@ OURS: dict[str, dict[str, Any]] = {
     "ours plr": dict(estimand="plr"),
 }
 REFERENCE = {"DoubleML IRM ate": "ATE", "DoubleML IRM att": "ATTE"}
+ESTIMATORS = (*OURS, *REFERENCE)
 ATT_ESTIMATORS = ("ours att", "DoubleML IRM att")  # judged against the sample ATT, the rest against the ATE
 
 
@@ -100,17 +101,13 @@ def one_instance(instance: int, seed: int = 0) -> dict[str, Any]:
     return row
 
 
-def estimators() -> list[str]:
-    return [*OURS, *REFERENCE]
-
-
 def per_instance(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Each estimate's error and z-score against its truth, one row per data set."""
     out = []
     for r in rows:
         line: dict[str, Any] = dict(instance=r["instance"], treated=r["treated_share"], ate=r["ate"], att=r["att"],
                                     clipped=r["share_clipped"], auc=r["auc"])
-        for name in estimators():
+        for name in ESTIMATORS:
             value, se, _, _ = r[name]
             truth = r["att"] if name in ATT_ESTIMATORS else r["ate"]
             line[f"{name} z"] = (value - truth) / se
@@ -120,7 +117,7 @@ def per_instance(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def summarise(rows: list[dict[str, Any]]) -> pd.DataFrame:
     out = []
-    for name in estimators():
+    for name in ESTIMATORS:
         value, se, low, high = (np.array(v) for v in zip(*(r[name] for r in rows)))
         truth = np.array([r["att"] if name in ATT_ESTIMATORS else r["ate"] for r in rows])
         z = (value - truth) / se

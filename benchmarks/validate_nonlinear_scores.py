@@ -7,6 +7,10 @@ linear nuisances fitted in other ways:
 * ``linear``: ridge outcome per arm and a logistic propensity (``C``), as the library's
   linear candidates, cross-fitted;
 * ``linear, all cells``: the same fitted once on every cell (no cross-fitting);
+* ``weighted outcomes``: the ``linear`` propensity, and each arm's ridge outcome weighted
+  by the inverse of its training propensity (``1/e`` on the treated, ``1/(1 - e)`` on the
+  untreated) or by the odds toward the other arm (``(1 - e)/e``, ``e/(1 - e)``), so the
+  outcome fits where it is averaged (Kang and Schafer 2007, Cao, Tsiatis and Davidian 2009);
 * ``double cross-fit``: outcome models and propensity fitted on disjoint pairs of the four
   training folds (Newey and Robins 2018), so their errors are independent;
 * ``bias-reduced``: Vermeulen and Vansteelandt (2015): per arm, a logistic propensity fitted
@@ -40,6 +44,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "linear, C = 10": dict(kind="linear", C=10.0),
     "linear, C = 100": dict(kind="linear", C=100.0),
     "linear, all cells": dict(kind="linear", in_sample=True),
+    "weighted outcomes, 1/e": dict(kind="weighted", scheme="inverse"),
+    "weighted outcomes, odds": dict(kind="weighted", scheme="odds"),
     "double cross-fit": dict(kind="double"),
     "bias-reduced": dict(kind="bias-reduced"),
     "bias-reduced, penalty 10": dict(kind="bias-reduced", penalty=10.0),
@@ -72,7 +78,8 @@ def expit(z: np.ndarray) -> np.ndarray:
 
 
 def ate_terms(x: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]], *,
-              kind: str, C: float = 1.0, penalty: float = 1.0, in_sample: bool = False) -> np.ndarray:
+              kind: str, C: float = 1.0, penalty: float = 1.0, in_sample: bool = False,
+              scheme: str = "inverse") -> np.ndarray:
     """Each cell's doubly robust ATE score with this variant's nuisances."""
     from sklearn.linear_model import LogisticRegression, RidgeCV
     from sklearn.preprocessing import StandardScaler
@@ -94,6 +101,11 @@ def ate_terms(x: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray, folds:
             p0 = np.clip(expit(b0[0] + x_train @ b0[1:]), 0.01, 0.99)
             e1[test], e0[test] = expit(b1[0] + x_test @ b1[1:]), expit(b0[0] + x_test @ b0[1:])
             w1, w0 = weights * (1 - p1) / p1, weights * p0 / (1 - p0)
+        elif kind == "weighted":
+            model = LogisticRegression(C=C, max_iter=5000).fit(x_train, t_train)
+            p = np.clip(model.predict_proba(x_train)[:, 1], 0.01, 0.99)
+            e1[test] = e0[test] = model.predict_proba(x_test)[:, 1]
+            w1, w0 = (1 / p, 1 / (1 - p)) if scheme == "inverse" else ((1 - p) / p, p / (1 - p))
         else:
             scale_t = StandardScaler().fit(x[train_t])
             model = LogisticRegression(C=C, max_iter=5000).fit(scale_t.transform(x[train_t]), t[train_t])
