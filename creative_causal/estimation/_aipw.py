@@ -219,7 +219,8 @@ def fit_aipw(prep: Prepared, *, estimand: str = "ate", model_y: Any = None, mode
     numerator, denominator = scores.terms()
     fit = wls_cluster(numerator, np.ones(len(y)), prep.weights, prep.codes, denominator=denominator)
     diagnostics = diagnose([n0, n1], ne, y=y, t=t, outcome_prediction=y - scores.residual, clipped=clipped,
-                           tests=prep.codes if test_labels is None else test_labels, feature=prep.treatment)
+                           tests=prep.codes if test_labels is None else test_labels, feature=prep.treatment,
+                           score_weights=prep.weights * scores.riesz)
     return AIPWFit(float(fit.coef[0]), fit, scores, numerator, denominator, folds, (n0, n1, ne), diagnostics, clipped)
 
 
