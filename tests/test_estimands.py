@@ -299,7 +299,7 @@ def test_effective_cells_are_kish_counts_of_the_score_weights(ate, study):
         weight = w[rows] * np.abs(np.where(arm == 1, 1 / s.propensity[rows], 1 / (1 - s.propensity[rows])))
         assert n == rows.sum() and effective == pytest.approx(weight.sum() ** 2 / (weight ** 2).sum(), rel=1e-12)
         assert 0.15 * n < effective <= n
-    assert not d.few_effective_cells and not any("effective" in note for note in ate.notes)
+    assert not d.effective_cells_note and not any("effective" in note for note in ate.notes)
     assert f"{d.effective_treated:,.0f} of {d.n_treated:,} treated" in d.summary()
     plr = estimate_effect(study, "has_face", estimand="plr", random_state=0)
     assert np.isnan(plr.diagnostics.effective_treated) and "effective cells" not in plr.diagnostics.summary()

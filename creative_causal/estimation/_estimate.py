@@ -161,8 +161,8 @@ def estimate_effect(
             d = dr.diagnostics
             prep.notes.append(f"{d.n_clipped} propensities clipped to [0.01, 0.99] ({d.share_clipped:.1%} of cells"
                               + (f"; tests {', '.join(d.clipped_tests)}" if d.clipped_tests else "") + ")")
-        if dr.diagnostics.few_effective_cells:
-            prep.notes.append(dr.diagnostics.few_effective_cells)
+        if dr.diagnostics.effective_cells_note:
+            prep.notes.append(dr.diagnostics.effective_cells_note)
         stage = _stage(prep, scores.residual, scores.treatment - scores.propensity, np.ones((prep.n_cells, 1)),
                        tuple(dr.folds), True, spec, scores=scores)
         label = "double ML (doubly robust score" + (", contrast with the rest of the test)" if design == "within_test"
