@@ -73,10 +73,6 @@ def acic_instance(instance: int, directory: Path | None = None) -> tuple[pd.Data
 
 def one_instance(instance: int, seed: int = 0) -> dict[str, Any]:
     warnings.simplefilter("ignore")
-    import doubleml as dml
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from validate_estimands import REFERENCE_BOOSTING
-
     from creative_causal import estimate_effect
 
     frame, covariates, ate, att = acic_instance(instance)
@@ -90,15 +86,27 @@ def one_instance(instance: int, seed: int = 0) -> dict[str, Any]:
             row.update(outcome_model=d.outcome_model, propensity_model=d.treatment_model, share_clipped=d.share_clipped,
                        auc=d.auc)
     encoded = pd.get_dummies(frame, columns=["x_2", "x_21", "x_24"], drop_first=True, dtype=float)
-    data = dml.DoubleMLData(encoded, "y", "t", x_cols=[c for c in encoded if c not in ("t", "y")])
+    row.update(reference_fits(encoded, [c for c in encoded if c not in ("t", "y")], seed))
+    return row
+
+
+def reference_fits(frame: pd.DataFrame, covariates: list[str], seed: int) -> dict[str, tuple[float, ...]]:
+    """DoubleML's IRM with the ATE and ATTE scores on ``frame`` (treatment ``t``, outcome ``y``):
+    estimate, SE and 95% interval per :data:`REFERENCE` name."""
+    import doubleml as dml
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from validate_estimands import REFERENCE_BOOSTING
+
+    data = dml.DoubleMLData(frame, "y", "t", x_cols=covariates)
+    out = {}
     for name, score in REFERENCE.items():
         np.random.seed(seed)  # DoubleML draws its folds from the global generator
         irm = dml.DoubleMLIRM(data, HistGradientBoostingRegressor(**REFERENCE_BOOSTING, random_state=seed),
                               HistGradientBoostingClassifier(**REFERENCE_BOOSTING, random_state=seed), score=score,
                               n_folds=5).fit()
         low, high = irm.confint(level=0.95).to_numpy()[0]
-        row[name] = (float(irm.coef[0]), float(irm.se[0]), float(low), float(high))
-    return row
+        out[name] = (float(irm.coef[0]), float(irm.se[0]), float(low), float(high))
+    return out
 
 
 def per_instance(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -115,16 +123,19 @@ def per_instance(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def summarise(rows: list[dict[str, Any]]) -> pd.DataFrame:
+def summarise(rows: list[dict[str, Any]], estimators: tuple[str, ...] = ESTIMATORS) -> pd.DataFrame:
+    """Per estimator over the rows (each with its ``ate`` and ``att``): intervals covering, mean
+    error, mean absolute error, mean z and |z|, the standard deviation of z, mean width."""
     out = []
-    for name in ESTIMATORS:
+    for name in estimators:
         value, se, low, high = (np.array(v) for v in zip(*(r[name] for r in rows)))
         truth = np.array([r["att"] if name in ATT_ESTIMATORS else r["ate"] for r in rows])
         z = (value - truth) / se
         out.append(dict(estimator=name, truth="ATT" if name in ATT_ESTIMATORS else "ATE",
                         covered=int(np.sum((low <= truth) & (truth <= high))), of=len(rows),
                         mean_error=np.mean(value - truth), mean_abs_error=np.mean(np.abs(value - truth)),
-                        mean_abs_z=np.mean(np.abs(z)), width=np.mean(high - low)))
+                        mean_z=np.mean(z), mean_abs_z=np.mean(np.abs(z)), sd_z=np.std(z, ddof=1) if len(z) > 1 else np.nan,
+                        width=np.mean(high - low)))
     return pd.DataFrame(out)
 
 

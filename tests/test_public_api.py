@@ -62,7 +62,7 @@ def test_graph_and_estimation_names_are_pinned():
                                        "ESTIMANDS", "ESTIMAND_TEXT", "DR_ESTIMANDS", "fit_aipw", "AIPWFit", "DRScores",
                                        "score_parts", "within_test_inputs", "NuisanceDiagnostics", "Nuisance",
                                        "fit_nuisance", "candidates", "PROPENSITY_FLOOR", "RACE_Z", "clustered_z", "is_binary",
-                                       "resolve_confounders"}
+                                       "resolve_confounders", "cell_loss"}
 
 
 def test_trust_layer_names_are_pinned():

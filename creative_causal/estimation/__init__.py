@@ -26,7 +26,7 @@ from ._inference import (
     wls_cluster,
 )
 from ._mediation import MediationResult, mediation, moderation
-from ._models import PROPENSITY_FLOOR, RACE_Z, Nuisance, candidates, clustered_z, default_model, fit_nuisance
+from ._models import PROPENSITY_FLOOR, RACE_Z, Nuisance, candidates, cell_loss, clustered_z, default_model, fit_nuisance
 from ._overlap import OverlapDiagnostics, overlap
 from ._prepare import Prepared, is_binary, prepare, resolve_confounders
 from ._result import ESTIMAND_TEXT, EffectEstimate, FittedStage
@@ -37,4 +37,4 @@ __all__ = ["estimate_effect", "EffectEstimate", "FittedStage", "estimate_cate", 
            "bootstrap_counts", "subset_counts", "fit_dml", "DMLFit", "group_folds", "default_model", "prepare",
            "Prepared", "ESTIMANDS", "ESTIMAND_TEXT", "DR_ESTIMANDS", "fit_aipw", "AIPWFit", "DRScores",
            "NuisanceDiagnostics", "Nuisance", "fit_nuisance", "candidates", "score_parts", "PROPENSITY_FLOOR",
-           "RACE_Z", "clustered_z", "is_binary", "within_test_inputs", "resolve_confounders"]
+           "RACE_Z", "clustered_z", "cell_loss", "is_binary", "within_test_inputs", "resolve_confounders"]

@@ -173,7 +173,8 @@ def fit_aipw(prep: Prepared, *, estimand: str = "ate", model_y: Any = None, mode
     model_y : scikit-learn regressor, optional
         Fitted on each arm (default: the library's best by out-of-fold loss).
     model_t : scikit-learn classifier, optional
-        The propensity model (default: the library's best by out-of-fold log loss).
+        The propensity model (default: the library's best by out-of-fold log loss; for the ATT,
+        by the loss tailored to the controls' odds weights, :func:`cell_loss`).
     cv : int, default=5
     random_state : int, Generator or None
     test_labels : ndarray, optional
@@ -211,7 +212,11 @@ def fit_aipw(prep: Prepared, *, estimand: str = "ate", model_y: Any = None, mode
                          **common)
     big = replace(big, fitted=())  # the fitted models are not kept with the estimate
     n0, n1 = (big, small) if larger is arms[0] else (small, big)
-    ne = fit_nuisance("propensity", "classification", x, t.astype(int), folds, model=model_t, **common)
+    # The ATT's propensity is chosen by the loss tailored to the controls' odds weights; the ATE's
+    # own tailored loss favoured propensities shrunk toward the middle, whose intervals then
+    # covered less (docs/estimation.md, "Nuisance models"), so it keeps the log loss, as the ATO.
+    ne = fit_nuisance("propensity", "classification", x, t.astype(int), folds, model=model_t,
+                      weighting="att" if estimand == "att" else None, **common)
     raw = ne.prediction
     e = np.clip(raw, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
     clipped = (raw < PROPENSITY_FLOOR) | (raw > 1 - PROPENSITY_FLOOR)

@@ -115,9 +115,11 @@ class NuisanceDiagnostics(ResultMixin):
     clipped_tests : tuple of str
         Tests holding a clipped cell (the first ten).
     candidates : DataFrame
-        Every candidate's out-of-fold loss per nuisance (``role``, ``model``, ``loss``, ``chosen``,
-        and ``folds``: the folds it was fitted on, fewer than all when the race dropped it, its
-        loss then over those folds' cells).
+        Every candidate's out-of-fold loss per nuisance (``role``, ``model``, ``loss``,
+        ``criterion``: the loss it is, "squared error", "log loss" or, for an ATT's propensity,
+        "ATT-tailored loss" (:func:`cell_loss`); ``chosen``; and ``folds``: the folds it was
+        fitted on, fewer than all when the race dropped it, its loss then over those folds'
+        cells).
     calibration_bins : DataFrame
         Predicted against observed treatment share by propensity decile.
     warnings : tuple of str
@@ -183,7 +185,10 @@ class NuisanceDiagnostics(ResultMixin):
     def summary(self) -> str:
         parts = [f"outcome model {self.outcome_model} (out-of-fold R² {self.outcome_r2:.3f})"]
         if np.isfinite(self.log_loss):
-            parts.append(f"propensity {self.treatment_model} (log loss {self.log_loss:.3f} against {self.constant_log_loss:.3f} "
+            chosen_by = self._propensity_criterion()
+            parts.append(f"propensity {self.treatment_model}"
+                         + (f", chosen by the {chosen_by}" if chosen_by not in ("", "log loss") else "")
+                         + f" (log loss {self.log_loss:.3f} against {self.constant_log_loss:.3f} "
                          f"for the base rate, AUC {self.auc:.2f}, calibration error {self.calibration_error:.3f})")
         else:
             parts.append(f"treatment model {self.treatment_model} (out-of-fold R² {self.treatment_r2:.3f})")
@@ -195,6 +200,10 @@ class NuisanceDiagnostics(ResultMixin):
         lines = ["Nuisance models: " + "; ".join(parts)]
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def _propensity_criterion(self) -> str:
+        rows = self.candidates[self.candidates["role"] == "propensity"] if "criterion" in self.candidates else ()
+        return str(rows["criterion"].iloc[0]) if len(rows) else ""
 
     def _card_title(self) -> str:
         return "Nuisance models"
@@ -241,13 +250,14 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
                      "adds noise; pass a simpler model_y")
     if treatment.task == "classification":
         p = np.clip(treatment.prediction, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)  # as the score uses it
-        log_loss, base = treatment.losses[treatment.model], treatment.constant_loss
         area = auc(t, p)
         ece, bins = calibration(t, p)
         treatment_r2 = float("nan")
         rate = float(np.mean(t))
+        # the log loss, whatever loss chose the model (an ATT's propensity is chosen by its own)
         per_cell = cell_loss(t, treatment.prediction, "classification")  # clipped as p
         per_cell_base = -(t * np.log(rate) + (1 - t) * np.log(1 - rate)) if 0 < rate < 1 else np.zeros(len(t))
+        log_loss, base = float(np.mean(per_cell)), float(np.mean(per_cell_base))
         if log_loss > base * (1 + MAX_LOG_LOSS_EXCESS) and clustered_z(per_cell - per_cell_base, tests) > 2:
             found.append(f"the propensity model predicts worse than the base rate (log loss {log_loss:.3f} against "
                          f"{base:.3f})")

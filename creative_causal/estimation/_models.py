@@ -8,13 +8,14 @@ outcome of the smaller treatment arm also gets :data:`OFFSET_CANDIDATE`, boostin
 the larger arm's chosen model (``fit_nuisance(offsets=...)``). A
 model earns its place by beating the constant out of fold; where none does, the constant is
 used and the adjustment adds no noise. Each is cross-fitted on the estimate's own folds (every
-test in one fold); the one with the lowest out-of-fold loss (mean squared error, or log loss
-for a propensity) is used, and its out-of-fold predictions enter the score directly, so
-choosing costs no second fit. The candidates are raced: one whose loss on the folds fitted so
-far is :data:`RACE_Z` test-clustered standard errors worse than the best complete candidate's
-on the same cells is dropped before its remaining folds are fitted (it could not have won;
-on large data this is most of the choosing's cost). The losses of every candidate are kept
-with the estimate, with the number of folds each was fitted on.
+test in one fold); the one with the lowest out-of-fold loss is used (mean squared error; for a
+propensity, the log loss or, for an ATT, the loss tailored to the controls' odds weights,
+:func:`cell_loss`), and its out-of-fold predictions enter the score directly, so choosing
+costs no second fit. The candidates are raced: one whose loss on the folds fitted so far is
+:data:`RACE_Z` test-clustered standard errors worse than the best complete candidate's on the
+same cells is dropped before its remaining folds are fitted (it could not have won; on large
+data this is most of the choosing's cost). The losses of every candidate are kept with the
+estimate, with the number of folds each was fitted on.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ PROPENSITY_FLOOR = 0.01
 #: dropped (no choice changed on the validation programmes of 1 200 cells); at 200 000 cells the
 #: boosted propensity, which loses to the logistic model there, stops after one fold of five.
 RACE_Z = 4.0
+#: The estimands whose weights a propensity can be chosen for (:func:`cell_loss`).
+WEIGHTINGS = ("ate", "att", "ato")
 
 
 def default_model(task: Task = "regression", *, random_state: Any = None) -> Any:
@@ -178,19 +181,47 @@ def crossfit_predict(model: Any, x: np.ndarray, y: np.ndarray, folds: Sequence[t
     return out
 
 
-def cell_loss(y: np.ndarray, prediction: np.ndarray, task: Task) -> np.ndarray:
-    """Each cell's squared error, or log loss of its probability as the scores use it: kept
-    within [0.01, 0.99] (:data:`PROPENSITY_FLOOR`), which also makes a regressor's linear
-    probabilities comparable."""
+def cell_loss(y: np.ndarray, prediction: np.ndarray, task: Task, *, weighting: str | None = None) -> np.ndarray:
+    """Each cell's squared error, or loss of its probability as the scores use it: kept within
+    [0.01, 0.99] (:data:`PROPENSITY_FLOOR`), which also makes a regressor's linear probabilities
+    comparable.
+
+    A probability's loss is the log loss, or with ``weighting`` the loss tailored to the weights
+    a doubly robust score puts on the propensity (Zhao 2019), with ``f`` the log-odds:
+
+    * ``"ate"`` (weights ``1/e``, ``1/(1 - e)``): ``t (exp(-f) - f) + (1 - t) (exp(f) + f)``;
+    * ``"att"`` (the controls' odds ``e/(1 - e)``): ``-t f + (1 - t) exp(f)``;
+    * ``"ato"`` (overlap weights ``1 - e``, ``e``): the log loss itself.
+
+    Each is minimised by the true probability (a proper scoring rule); they differ in which
+    errors they count. The log loss grows with the logarithm of the odds a control is given
+    (2.3 for a propensity of 0.9), the ATT's loss with the odds themselves (9, the weight the
+    ATT would give it), the ATE's with ``1/e`` and ``1/(1 - e)``.
+
+    Examples
+    --------
+    >>> t, p = np.array([1.0, 0.0]), np.array([0.5, 0.2])
+    >>> cell_loss(t, p, "classification").round(3)
+    array([0.693, 0.223])
+    >>> cell_loss(t, p, "classification", weighting="att").round(3)
+    array([0.  , 0.25])
+    """
     if task == "regression":
         return (y - prediction) ** 2
     p = np.clip(prediction, PROPENSITY_FLOOR, 1 - PROPENSITY_FLOOR)
-    return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    if weighting in (None, "ato"):
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    check_choice(weighting, "weighting", WEIGHTINGS)
+    odds = p / (1 - p)
+    log_odds = np.log(odds)
+    if weighting == "att":
+        return -y * log_odds + (1 - y) * odds
+    return y * (1 / odds - log_odds) + (1 - y) * (odds + log_odds)
 
 
-def loss(y: np.ndarray, prediction: np.ndarray, task: Task) -> float:
-    """Mean squared error, or mean log loss (:func:`cell_loss`)."""
-    return float(np.mean(cell_loss(y, prediction, task)))
+def loss(y: np.ndarray, prediction: np.ndarray, task: Task, *, weighting: str | None = None) -> float:
+    """Mean squared error, or mean loss of a probability (:func:`cell_loss`)."""
+    return float(np.mean(cell_loss(y, prediction, task, weighting=weighting)))
 
 
 def clustered_z(difference: np.ndarray, groups: np.ndarray | None) -> float:
@@ -227,29 +258,35 @@ class Nuisance:
     folds: dict[str, int] = field(default_factory=dict)
     #: the chosen model's fit in each fold, kept only when asked for (``keep_fitted``)
     fitted: tuple[Any, ...] = ()
+    #: what ``losses`` measure: "squared error", "log loss", or "ATE-" or "ATT-tailored loss"
+    criterion: str = ""
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame([dict(role=self.role, model=name, loss=value, chosen=name == self.model,
-                                  folds=self.folds.get(name, np.nan))
+        return pd.DataFrame([dict(role=self.role, model=name, loss=value, criterion=self.criterion,
+                                  chosen=name == self.model, folds=self.folds.get(name, np.nan))
                              for name, value in self.losses.items()])
 
 
 def fit_nuisance(role: str, task: Task, x: np.ndarray, y: np.ndarray,
                  folds: Sequence[tuple[np.ndarray, np.ndarray]], *, model: Any = None, random_state: Any = None,
                  rows: np.ndarray | None = None, groups: np.ndarray | None = None,
-                 offsets: Sequence[np.ndarray] | None = None, keep_fitted: bool = False) -> Nuisance:
+                 offsets: Sequence[np.ndarray] | None = None, keep_fitted: bool = False,
+                 weighting: str | None = None) -> Nuisance:
     """Cross-fit a nuisance: the given ``model``, or the library's candidate with the lowest
     out-of-fold loss, the candidates raced fold by fold (:data:`RACE_Z`; ``groups``, the cells'
     tests, cluster the race's standard errors). Native thread pools are capped during the fits.
 
     ``offsets`` (per fold, another nuisance's fit for every row, :func:`fold_fit_predictions`)
     add the candidate :data:`OFFSET_CANDIDATE`: boosting of what that fit leaves unexplained.
-    ``keep_fitted`` keeps the chosen model's fit in each fold (:attr:`Nuisance.fitted`)."""
+    ``keep_fitted`` keeps the chosen model's fit in each fold (:attr:`Nuisance.fitted`).
+    ``weighting`` (a classification's estimand, :data:`WEIGHTINGS`) chooses the propensity by
+    the loss tailored to that estimand's weights (:func:`cell_loss`) rather than the log loss."""
     seed = draw_seed(random_state)
     evaluated = np.ones(len(y), dtype=bool) if rows is None else rows
     y_eval = y[evaluated]
     base = float(np.mean(y_eval)) if evaluated.any() else 0.0
-    constant = loss(y_eval, np.full(len(y_eval), base), task)
+    measure = dict(task=task, weighting=weighting if task == "classification" else None)
+    constant = loss(y_eval, np.full(len(y_eval), base), **measure)
     library = ({"user": seeded(model, seed)} if model is not None
                else candidates(task, int(evaluated.sum()), random_state=seed))
     if offsets is not None and task != "regression":
@@ -273,22 +310,25 @@ def fit_nuisance(role: str, task: Task, x: np.ndarray, y: np.ndarray,
                     fits[name].append(fitted)
                 cells = seen & evaluated
                 if best_cell_loss is not None and k < len(folds):
-                    excess = cell_loss(y[cells], prediction[cells], task) - best_cell_loss[cells]
+                    excess = cell_loss(y[cells], prediction[cells], **measure) - best_cell_loss[cells]
                     if clustered_z(excess, None if groups is None else groups[cells]) > RACE_Z:
                         break  # it cannot win: its remaining folds are not fitted
             fitted_folds[name] = k
-            losses[name] = loss(y[cells], prediction[cells], task)
+            losses[name] = loss(y[cells], prediction[cells], **measure)
             if k == len(folds):
                 predictions[name] = prediction
                 if len(predictions) == 1 or losses[name] < min(losses[n] for n in predictions if n != name):
-                    best_cell_loss = np.where(evaluated, cell_loss(y, prediction, task), np.nan)
+                    best_cell_loss = np.where(evaluated, cell_loss(y, prediction, **measure), np.nan)
     chosen = min(predictions, key=losses.get)
     label = type(model).__name__ if model is not None else chosen
     if model is not None:
         losses, fitted_folds = {label: losses[chosen]}, {label: fitted_folds[chosen]}
-    return Nuisance(role, task, predictions[chosen], label, losses, constant, fitted_folds, tuple(fits[chosen]))
+    criterion = ("squared error" if task == "regression" else "log loss" if weighting in (None, "ato")
+                 else f"{weighting.upper()}-tailored loss")
+    return Nuisance(role, task, predictions[chosen], label, losses, constant, fitted_folds, tuple(fits[chosen]),
+                    criterion)
 
 
 __all__ = ["default_model", "candidates", "seeded", "crossfit_predict", "fold_predictions", "fold_fit_predictions",
            "fit_nuisance", "Nuisance", "OFFSET_CANDIDATE",
-           "loss", "cell_loss", "clustered_z", "MAX_FOREST_ROWS", "PROPENSITY_FLOOR", "RACE_Z"]
+           "loss", "cell_loss", "clustered_z", "MAX_FOREST_ROWS", "PROPENSITY_FLOOR", "RACE_Z", "WEIGHTINGS"]
