@@ -203,10 +203,11 @@ def test_each_estimands_propensity_loss_is_proper_and_weighs_its_weights(weighti
     if weighting == "ato":
         np.testing.assert_allclose(cell_loss(t, p, "classification", weighting="ato"),
                                    -(t * np.log(p) + (1 - t) * np.log(1 - p)))
-    control = np.zeros(2)
-    log_excess = np.diff(cell_loss(control, np.array([0.05, 0.5]), "classification"))[0]
-    att_excess = np.diff(cell_loss(control, np.array([0.05, 0.5]), "classification", weighting="att"))[0]
-    assert att_excess > 1.4 * log_excess  # a control given odds 1 instead of 0.05 costs the ATT more
+    if weighting == "att":
+        control = np.zeros(2)
+        log_excess = np.diff(cell_loss(control, np.array([0.05, 0.5]), "classification"))[0]
+        att_excess = np.diff(cell_loss(control, np.array([0.05, 0.5]), "classification", weighting="att"))[0]
+        assert att_excess > 1.4 * log_excess  # a control given odds 1 instead of 0.05 costs the ATT more
     with pytest.raises(InvalidParameterError, match="weighting"):
         cell_loss(t, p, "classification", weighting="atc")
 
@@ -234,7 +235,7 @@ def test_the_att_chooses_its_propensity_by_the_att_loss_and_still_reports_the_lo
 
 def test_nonlinear_confounding_makes_the_library_leave_the_linear_model():
     """Where a linear propensity would be wrong (a confounder acting quadratically), the
-    library picks a flexible one, by its out-of-fold loss (the ATE's)."""
+    library picks a flexible one, by its out-of-fold log loss."""
     p = simulate_program(300, nonlinear_confounding=3.0, random_state=2)
     est = estimate_effect(p.study_data(check_srm=False), "has_face", random_state=0)
     table = est.diagnostics.candidates
