@@ -20,8 +20,8 @@ treated (the challenge scored the ATT). Estimators, all in the pooled design (no
   the histogram gradient boosting nuisances of ``validate_estimands.py``.
 
 Printed: per data set, each estimate's error and z-score (error over its SE); then per
-estimator, how many of the ten intervals cover their truth, the mean error, the mean absolute
-z and the mean interval width.
+estimator, how many of the ten intervals cover their truth, the mean error and mean absolute
+error, the mean z, mean absolute z and standard deviation of z, and the mean interval width.
 
     python benchmarks/validate_acic.py [--instances 1 2 ... 10] [--n-jobs 2]
 """
