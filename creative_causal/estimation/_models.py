@@ -254,7 +254,6 @@ class Nuisance:
     prediction: np.ndarray
     model: str
     losses: dict[str, float]
-    constant_loss: float
     folds: dict[str, int] = field(default_factory=dict)
     #: the chosen model's fit in each fold, kept only when asked for (``keep_fitted``)
     fitted: tuple[Any, ...] = ()
@@ -283,10 +282,7 @@ def fit_nuisance(role: str, task: Task, x: np.ndarray, y: np.ndarray,
     the loss tailored to that estimand's weights (:func:`cell_loss`) rather than the log loss."""
     seed = draw_seed(random_state)
     evaluated = np.ones(len(y), dtype=bool) if rows is None else rows
-    y_eval = y[evaluated]
-    base = float(np.mean(y_eval)) if evaluated.any() else 0.0
     measure = dict(task=task, weighting=weighting if task == "classification" else None)
-    constant = loss(y_eval, np.full(len(y_eval), base), **measure)
     library = ({"user": seeded(model, seed)} if model is not None
                else candidates(task, int(evaluated.sum()), random_state=seed))
     if offsets is not None and task != "regression":
@@ -325,8 +321,7 @@ def fit_nuisance(role: str, task: Task, x: np.ndarray, y: np.ndarray,
         losses, fitted_folds = {label: losses[chosen]}, {label: fitted_folds[chosen]}
     criterion = ("squared error" if task == "regression" else "log loss" if weighting in (None, "ato")
                  else f"{weighting.upper()}-tailored loss")
-    return Nuisance(role, task, predictions[chosen], label, losses, constant, fitted_folds, tuple(fits[chosen]),
-                    criterion)
+    return Nuisance(role, task, predictions[chosen], label, losses, fitted_folds, tuple(fits[chosen]), criterion)
 
 
 __all__ = ["default_model", "candidates", "seeded", "crossfit_predict", "fold_predictions", "fold_fit_predictions",
