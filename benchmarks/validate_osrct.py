@@ -64,27 +64,18 @@ ESTIMATORS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Experiment:
-    """A randomised experiment from ``causaldata`` and how its samples are selected."""
+    """A village experiment (``datasets.load_village_experiment``) and how its samples are selected."""
 
-    title: str
-    dataset: str
-    treatment: str
-    outcome: str
-    village: str
-    covariates: tuple[str, ...]
+    name: str
     lowers: str  # the covariate that lowers the preference for treatment (``-1.5 z``)
     raises: str  # the covariate that raises it (``+0.8 z``)
 
-    def load(self) -> tuple[pd.DataFrame, float]:
-        """The experiment's people with every variable recorded, and its difference in means."""
-        import causaldata
+    def load(self) -> Any:
+        """The experiment (``BenchmarkData``): its people with every variable recorded, and its
+        difference in means as the truth."""
+        from creative_causal.datasets import load_village_experiment
 
-        raw = getattr(causaldata, self.dataset).load_pandas().data
-        data = raw.dropna(subset=[self.outcome, self.treatment, self.village, *self.covariates]).reset_index(drop=True)
-        data = data.assign(**{self.treatment: data[self.treatment].astype(int),
-                              "village": village_labels(data[self.village])})
-        treated = data[self.treatment] == 1
-        return data, float(data.loc[treated, self.outcome].mean() - data.loc[~treated, self.outcome].mean())
+        return load_village_experiment(self.name)
 
     def preference(self, data: pd.DataFrame) -> np.ndarray:
         """The chance of preferring treatment: ``logistic(-1 - 1.5 z(lowers) + 0.8 z(raises))``."""
@@ -95,41 +86,33 @@ class Experiment:
         return 1.0 / (1.0 + np.exp(-(-1.0 - 1.5 * z(self.lowers) + 0.8 * z(self.raises))))
 
 
-def village_labels(values: pd.Series) -> pd.Series:
-    """Villages as text, numbered ones without a trailing ``.0``."""
-    return (values.astype(int) if pd.api.types.is_numeric_dtype(values) else values).astype(str)
-
-
 EXPERIMENTS = {
-    "thornton": Experiment("Thornton (2008), HIV results", "thornton_hiv", "any", "got", "villnum",
-                           ("distvct", "age", "hiv2004"), lowers="distvct", raises="age"),
-    "insurance": Experiment("Cai, de Janvry and Sadoulet (2015), weather insurance", "social_insure", "intensive",
-                            "takeup_survey", "village",
-                            ("age", "agpop", "ricearea_2010", "disaster_prob", "male", "risk_averse", "literacy",
-                             "default", "pre_takeup_rate"), lowers="pre_takeup_rate", raises="risk_averse"),
+    "thornton": Experiment("thornton", lowers="distvct", raises="age"),
+    "insurance": Experiment("insurance", lowers="pre_takeup_rate", raises="risk_averse"),
 }
 
 
-def estimates(experiment: Experiment, data: pd.DataFrame, r: int) -> dict[str, tuple[float, float, float, float]]:
-    """Every estimator on ``data``: (estimate, standard error, interval low, high)."""
+def estimates(experiment: Any, data: pd.DataFrame, r: int) -> dict[str, tuple[float, float, float, float]]:
+    """Every estimator on ``data`` (the people of ``experiment``, a ``BenchmarkData``, or a sample
+    of them): (estimate, standard error, interval low, high)."""
     warnings.simplefilter("ignore")
     from creative_causal import estimate_effect
 
     out = {}
     for name, settings in ESTIMATORS.items():
-        kw = dict(confounders=list(experiment.covariates), cluster="village", weights=None, random_state=r)
+        kw = dict(confounders=list(experiment.covariates), cluster=experiment.cluster, weights=None, random_state=r)
         kw.update(settings)
         est = estimate_effect(data, experiment.treatment, outcome=experiment.outcome, **kw)
         out[name] = (est.value, est.std_error, est.ci_low, est.ci_high)
     return out
 
 
-def one_replication(experiment: Experiment, data: pd.DataFrame, r: int) -> dict[str, Any]:
+def one_replication(experiment: Experiment, data: Any, r: int) -> dict[str, Any]:
     from creative_causal.datasets import observational_sample
 
-    sample = observational_sample(data, experiment.treatment, experiment.preference(data), random_state=5_000 + r)
-    return dict(replication=r, n=len(sample), treated_share=float(sample[experiment.treatment].mean()),
-                **estimates(experiment, sample, r))
+    sample = observational_sample(data.frame, data.treatment, experiment.preference(data.frame), random_state=5_000 + r)
+    return dict(replication=r, n=len(sample), treated_share=float(sample[data.treatment].mean()),
+                **estimates(data, sample, r))
 
 
 def summarise(rows: list[dict[str, Any]], benchmark: float, whole: dict[str, tuple[float, ...]]) -> pd.DataFrame:
@@ -156,11 +139,12 @@ def main() -> None:
     for key in EXPERIMENTS if args.experiment == "all" else [args.experiment]:
         experiment = EXPERIMENTS[key]
         start = time.perf_counter()
-        data, benchmark = experiment.load()
-        whole = estimates(experiment, data, 0)
+        data = experiment.load()
+        benchmark = data.truth["ate"]
+        whole = estimates(data, data.frame, 0)
         rows = Parallel(n_jobs=args.n_jobs)(delayed(one_replication)(experiment, data, r)
                                             for r in range(args.replications))
-        print(f"{experiment.title}: {len(data)} people in {data['village'].nunique()} villages; experimental effect "
+        print(f"{data.name}: {len(data.frame)} people in {data.frame['village'].nunique()} villages; experimental effect "
               f"{benchmark:+.3f}. {args.replications} observational samples of about "
               f"{np.mean([r['n'] for r in rows]):.0f} people ({np.mean([r['treated_share'] for r in rows]):.0%} "
               f"treated); {time.perf_counter() - start:.0f} s")

@@ -73,21 +73,15 @@ def simulated(setting: str, r: int, estimand: str) -> dict[str, Any]:
 
 def ihdp(surface: str, r: int, estimand: str) -> dict[str, Any]:
     warnings.simplefilter("ignore")
-    from econml.data import dgps
-
     from creative_causal import estimate_effect
+    from creative_causal.datasets import load_ihdp
 
-    y, t, x, effect = (dgps.ihdp_surface_A if surface == "A" else dgps.ihdp_surface_B)(random_state=r)
-    t = np.asarray(t).astype(int).ravel()
-    effect = np.broadcast_to(np.asarray(effect, dtype=float).ravel(), t.shape)
-    columns = [f"x{i}" for i in range(x.shape[1])]
-    frame = pd.DataFrame(x, columns=columns).assign(t=t, y=np.asarray(y, dtype=float).ravel())
-    row: dict[str, Any] = dict(setting=f"IHDP {surface}", replication=r,
-                               sample_truth=float(effect[t == 1].mean() if estimand == "att" else effect.mean()))
+    data = load_ihdp(surface, replication=r)
+    row: dict[str, Any] = dict(setting=f"IHDP {surface}", replication=r, sample_truth=data.truth[estimand])
     for rule in RULES:
         with _forcing(rule, estimand):
-            est = estimate_effect(frame, "t", outcome="y", confounders=columns, design="pooled", cluster=None,
-                                  weights=None, estimand=estimand, random_state=r)
+            est = estimate_effect(data.frame, data.treatment, outcome=data.outcome, confounders=list(data.covariates),
+                                  design="pooled", cluster=None, weights=None, estimand=estimand, random_state=r)
         row[rule] = (est.value, est.std_error, est.diagnostics.treatment_model)
     return row
 

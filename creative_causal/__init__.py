@@ -86,6 +86,7 @@ _LAZY = {
     "DataQualityWarning": "creative_causal.exceptions",
     "NuisanceWarning": "creative_causal.exceptions",
     "OffPolicyWarning": "creative_causal.exceptions",
+    "MissingDependencyError": "creative_causal.exceptions",
 }
 _SUBPACKAGES = ("datasets", "experiments", "features", "graph", "estimation", "refutation", "insights", "study", "report",
                 "demo", "allocation", "frames", "plotting", "exceptions")

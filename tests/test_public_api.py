@@ -13,7 +13,7 @@ TOP_LEVEL = {
     "CreativeCausalError", "ExperimentDataError", "FeatureError", "ImageReadError", "GraphError",
     "IdentificationError", "EstimationError", "NotFittedError", "CreativeCausalWarning",
     "SampleRatioMismatchWarning", "OverlapWarning", "LowPowerWarning", "DataQualityWarning", "GraphWarning",
-    "NuisanceWarning", "OffPolicyWarning", "FrameError",
+    "NuisanceWarning", "OffPolicyWarning", "FrameError", "MissingDependencyError",
     "extract_features", "discover_frames", "FeatureExtractor", "CausalGraph", "creative_graph", "estimate_effect",
     "estimate_cate",
     "overlap", "EffectEstimate", "refute", "RefutationReport", "sensitivity", "SensitivityResult", "e_value",
@@ -40,7 +40,9 @@ def test_subpackage_names_are_pinned():
                                      "write_program", "DEMO_ARGS", "DEFAULT_EFFECTS", "FEATURES", "GENRES",
                                      "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit",
                                      "check_poster_size", "render_video", "VideoTruth", "PORTRAITS",
-                                     "TURNED_PORTRAITS", "shut_eyes", "observational_sample"}
+                                     "TURNED_PORTRAITS", "shut_eyes", "observational_sample",
+                                     "BenchmarkData", "load_ihdp", "load_acic2016", "load_lalonde",
+                                     "load_village_experiment"}
 
 
 def test_graph_and_estimation_names_are_pinned():

@@ -1,8 +1,10 @@
-"""Synthetic data with known truth: the programme simulator, the bundled demo data, rendered
-posters and videos, and observational studies drawn from randomised experiments."""
+"""Data with known truth: the programme simulator, the bundled demo data, rendered posters and
+videos, public benchmarks with known effects (read from installed packages), and
+observational studies drawn from randomised experiments."""
 
 from ._bundled import DEMO_ARGS, load_demo_program, write_program
 from ._osrct import observational_sample
+from ._public import BenchmarkData, load_acic2016, load_ihdp, load_lalonde, load_village_experiment
 from ._render import PORTRAITS, TURNED_PORTRAITS, check_poster_size, render_poster, render_posters, rendered_unit, shut_eyes
 from ._simulate import (
     DEFAULT_EFFECTS,
@@ -19,4 +21,5 @@ __all__ = ["simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_pr
            "DEFAULT_EFFECTS",
            "FEATURES", "GENRES", "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit", "check_poster_size",
            "render_video", "VideoTruth", "PORTRAITS", "TURNED_PORTRAITS",
-           "shut_eyes", "observational_sample"]
+           "shut_eyes", "observational_sample", "BenchmarkData", "load_ihdp", "load_acic2016", "load_lalonde",
+           "load_village_experiment"]
