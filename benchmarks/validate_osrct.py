@@ -92,17 +92,17 @@ EXPERIMENTS = {
 }
 
 
-def estimates(experiment: Any, data: pd.DataFrame, r: int) -> dict[str, tuple[float, float, float, float]]:
-    """Every estimator on ``data`` (the people of ``experiment``, a ``BenchmarkData``, or a sample
+def estimates(benchmark: Any, data: pd.DataFrame, r: int) -> dict[str, tuple[float, float, float, float]]:
+    """Every estimator on ``data`` (the people of ``benchmark``, a ``BenchmarkData``, or a sample
     of them): (estimate, standard error, interval low, high)."""
     warnings.simplefilter("ignore")
     from creative_causal import estimate_effect
 
     out = {}
     for name, settings in ESTIMATORS.items():
-        kw = dict(confounders=list(experiment.covariates), cluster=experiment.cluster, weights=None, random_state=r)
+        kw = dict(confounders=list(benchmark.covariates), cluster=benchmark.cluster, weights=None, random_state=r)
         kw.update(settings)
-        est = estimate_effect(data, experiment.treatment, outcome=experiment.outcome, **kw)
+        est = estimate_effect(data, benchmark.treatment, outcome=benchmark.outcome, **kw)
         out[name] = (est.value, est.std_error, est.ci_low, est.ci_high)
     return out
 
