@@ -12,13 +12,16 @@ candidates and folds are the library's; only the loss that picks among them chan
 
 On the simulator's validation settings (``validate_estimands.py``'s programmes and seeds)
 for ``--estimand ate`` (truth: the population ATE) or ``att`` (truth: each programme's own
-ATT over the treated cells of multi-cell tests), and on IHDP's surfaces (``--ihdp``, pooled
-design, truths the sample ATE and ATT). Printed per setting and rule: coverage, mean z and the
-standard deviation of the z-scores, root mean squared error, mean standard error, the
-propensity models chosen, and how often the two rules chose differently.
+ATT over the treated cells of multi-cell tests), on IHDP's surfaces (``--ihdp``, pooled
+design, truths the sample ATE and ATT) and on DoubleML's simulation designs
+(``--doubleml-designs``, ``validate_doubleml_designs.py``'s data, the sample truths).
+Printed per setting and rule: coverage, mean z and the standard deviation of the z-scores,
+root mean squared error, mean standard error, the propensity models chosen, and how often
+the two rules chose differently.
 
     python benchmarks/validate_propensity_loss.py [--estimand ate|att] [--settings small nonlinear]
-                                                  [--replications 200] [--ihdp] [--n-jobs 2]
+                                                  [--replications 200] [--ihdp | --doubleml-designs]
+                                                  [--n-jobs 2]
 """
 
 from __future__ import annotations
@@ -86,6 +89,25 @@ def ihdp(surface: str, r: int, estimand: str) -> dict[str, Any]:
     return row
 
 
+def designed(design: str, r: int, estimand: str) -> dict[str, Any]:
+    """DoubleML's simulation designs (``validate_doubleml_designs.py``; 500 units), the sample truth."""
+    warnings.simplefilter("ignore")
+    from validate_doubleml_designs import draw
+
+    from creative_causal import estimate_effect
+
+    frame, effect = draw(design, r, 500)
+    treated = frame["t"].to_numpy() == 1
+    row: dict[str, Any] = dict(setting=design, replication=r,
+                               sample_truth=float(effect[treated].mean() if estimand == "att" else effect.mean()))
+    for rule in RULES:
+        with _forcing(rule, estimand):
+            est = estimate_effect(frame, "t", outcome="y", confounders=[c for c in frame if c not in ("t", "y")],
+                                  design="pooled", cluster=None, weights=None, estimand=estimand, random_state=r)
+        row[rule] = (est.value, est.std_error, est.diagnostics.treatment_model)
+    return row
+
+
 def summarise(rows: list[dict[str, Any]], truth: float | None) -> pd.DataFrame:
     """Per rule; ``truth`` the population's, or None for each row's own."""
     target = np.array([r["sample_truth"] for r in rows]) if truth is None else np.full(len(rows), truth)
@@ -107,13 +129,19 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=["default", "effect_propensity", "nonlinear", "small", "linear"])
     parser.add_argument("--replications", type=int, default=200)
     parser.add_argument("--ihdp", action="store_true", help="IHDP surfaces A and B (20 replications) instead")
+    parser.add_argument("--doubleml-designs", action="store_true",
+                        help="DoubleML's irm and heterogeneous designs (100 replications) instead")
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args()
     from joblib import Parallel, delayed
     from validate_estimands import SETTINGS, population_truth
 
-    jobs = ([(ihdp, surface, min(args.replications, 20)) for surface in ("A", "B")] if args.ihdp
-            else [(simulated, setting, args.replications) for setting in args.settings])
+    if args.ihdp:
+        jobs = [(ihdp, surface, min(args.replications, 20)) for surface in ("A", "B")]
+    elif args.doubleml_designs:
+        jobs = [(designed, design, min(args.replications, 100)) for design in ("irm", "heterogeneous")]
+    else:
+        jobs = [(simulated, setting, args.replications) for setting in args.settings]
     for function, setting, replications in jobs:
         start = time.perf_counter()
         rows = Parallel(n_jobs=args.n_jobs)(delayed(function)(setting, r, args.estimand) for r in range(replications))
