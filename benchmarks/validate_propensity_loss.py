@@ -2,13 +2,12 @@
 loss tailored to the weights the estimand puts on the propensity (Zhao 2019;
 ``creative_causal.estimation.cell_loss``), compared on the same programmes and folds.
 
-The library chooses the ATT's propensity by the ATT's tailored loss and every other
-propensity by the log loss. This script refits with the choice forced each way (the
+The library chooses the ATE's and the ATT's propensities by their tailored losses (the
+ATO's by the log loss, its own). This script refits with the choice forced each way (the
 candidates and folds are the library's; only the loss that picks among them changes):
 
-* ``log``: every propensity by the log loss (the library before the ATT's loss);
-* ``tailored``: every propensity by its estimand's tailored loss (the ATE's included, which
-  the library does not use).
+* ``log``: every propensity by the log loss (the library before the tailored losses);
+* ``tailored``: every propensity by its estimand's tailored loss (the library).
 
 On the simulator's validation settings (``validate_estimands.py``'s programmes and seeds)
 for ``--estimand ate`` (truth: the population ATE) or ``att`` (truth: each programme's own

@@ -116,10 +116,10 @@ class NuisanceDiagnostics(ResultMixin):
         Tests holding a clipped cell (the first ten).
     candidates : DataFrame
         Every candidate's out-of-fold loss per nuisance (``role``, ``model``, ``loss``,
-        ``criterion``: the loss it is, "squared error", "log loss" or, for an ATT's propensity,
-        "ATT-tailored loss" (:func:`cell_loss`); ``chosen``; and ``folds``: the folds it was
-        fitted on, fewer than all when the race dropped it, its loss then over those folds'
-        cells).
+        ``criterion``: the loss it is, "squared error", "log loss" or, for an ATE's or ATT's
+        propensity, "ATE-tailored loss" or "ATT-tailored loss" (:func:`cell_loss`); ``chosen``;
+        and ``folds``: the folds it was fitted on, fewer than all when the race dropped it, its
+        loss then over those folds' cells).
     calibration_bins : DataFrame
         Predicted against observed treatment share by propensity decile.
     warnings : tuple of str
@@ -254,7 +254,7 @@ def diagnose(outcome: Nuisance | list[Nuisance], treatment: Nuisance, *, y: np.n
         ece, bins = calibration(t, p)
         treatment_r2 = float("nan")
         rate = float(np.mean(t))
-        # the log loss, whatever loss chose the model (an ATT's propensity is chosen by its own)
+        # the log loss, whatever loss chose the model (an ATE's or ATT's propensity is chosen by its own)
         per_cell = cell_loss(t, treatment.prediction, "classification")  # clipped as p
         per_cell_base = -(t * np.log(rate) + (1 - t) * np.log(1 - rate)) if 0 < rate < 1 else np.zeros(len(t))
         log_loss, base = float(np.mean(per_cell)), float(np.mean(per_cell_base))

@@ -8,14 +8,14 @@ outcome of the smaller treatment arm also gets :data:`OFFSET_CANDIDATE`, boostin
 the larger arm's chosen model (``fit_nuisance(offsets=...)``). A
 model earns its place by beating the constant out of fold; where none does, the constant is
 used and the adjustment adds no noise. Each is cross-fitted on the estimate's own folds (every
-test in one fold); the one with the lowest out-of-fold loss is used (mean squared error; for a
-propensity, the log loss or, for an ATT, the loss tailored to the controls' odds weights,
-:func:`cell_loss`), and its out-of-fold predictions enter the score directly, so choosing
-costs no second fit. The candidates are raced: one whose loss on the folds fitted so far is
-:data:`RACE_Z` test-clustered standard errors worse than the best complete candidate's on the
-same cells is dropped before its remaining folds are fitted (it could not have won; on large
-data this is most of the choosing's cost). The losses of every candidate are kept with the
-estimate, with the number of folds each was fitted on.
+test in one fold); the one with the lowest out-of-fold loss is used (mean squared error; for
+the propensity of an ATE or ATT, the loss tailored to the weights its score puts on the
+propensity, otherwise the log loss, :func:`cell_loss`), and its out-of-fold predictions enter
+the score directly, so choosing costs no second fit. The candidates are raced: one whose loss
+on the folds fitted so far is :data:`RACE_Z` test-clustered standard errors worse than the
+best complete candidate's on the same cells is dropped before its remaining folds are fitted
+(it could not have won; on large data this is most of the choosing's cost). The losses of
+every candidate are kept with the estimate, with the number of folds each was fitted on.
 """
 
 from __future__ import annotations
