@@ -10,7 +10,7 @@
 
 500 units per replication (the generators' default scale), pooled design. Truths are each
 replication's sample ATE and ATT, computed from the generator's own effect function (for
-``irm``, from its coefficients, which the generator fixes). Estimators: ours ``"ate"``,
+``irm``, from its coefficients, which the generator fixes): ``datasets.load_doubleml_design``. Estimators: ours ``"ate"``,
 ``"att"``, ``"plr"`` and OLS with the covariates, and DoubleML's IRM (ATE and ATTE scores)
 with the histogram gradient boosting of ``validate_estimands.py``
 (``validate_acic.reference_fits``). Printed per design (``validate_acic.summarise``):
@@ -32,28 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-DESIGNS = ("irm", "heterogeneous")
-THETA = 0.5  # make_irm_data's average effect here
-DIM_X = 20
-
-
-def draw(design: str, r: int, n_obs: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """Replication ``r`` of ``design``: the data (treatment ``t``, outcome ``y``, covariates) and
-    every unit's own effect."""
-    import doubleml.irm.datasets as designs
-    from scipy.linalg import toeplitz
-
-    np.random.seed(r)  # DoubleML's generators draw from the global generator
-    if design == "irm":
-        frame = designs.make_irm_data(n_obs=n_obs, dim_x=DIM_X, theta=THETA, return_type="DataFrame")
-        # y = d (theta + c_y x'beta) + noise, with make_irm_data's beta_k = 1/k^2 and R2_y = 0.5
-        beta = 1.0 / np.arange(1, DIM_X + 1) ** 2
-        c_y = np.sqrt(0.5 / (0.5 * beta @ toeplitz(0.5 ** np.arange(DIM_X)) @ beta))
-        effect = THETA + c_y * frame[[f"X{k}" for k in range(1, DIM_X + 1)]].to_numpy() @ beta
-    else:
-        made = designs.make_heterogeneous_data(n_obs=n_obs, p=10, binary_treatment=True)
-        frame, effect = made["data"], np.asarray(made["effects"], dtype=float)
-    return frame.rename(columns={"d": "t"}).assign(t=lambda f: f["t"].astype(int)), effect
+from creative_causal.datasets import DOUBLEML_DESIGNS
 
 
 def replication(design: str, r: int, n_obs: int) -> dict[str, Any]:
@@ -62,11 +41,11 @@ def replication(design: str, r: int, n_obs: int) -> dict[str, Any]:
     from validate_ihdp import OURS
 
     from creative_causal import estimate_effect
+    from creative_causal.datasets import load_doubleml_design
 
-    frame, effect = draw(design, r, n_obs)
-    covariates = [c for c in frame if c not in ("t", "y")]
-    treated = frame["t"].to_numpy() == 1
-    row: dict[str, Any] = dict(design=design, replication=r, ate=float(effect.mean()), att=float(effect[treated].mean()))
+    data = load_doubleml_design(design, replication=r, n_obs=n_obs)
+    frame, covariates = data.frame.rename(columns={data.treatment: "t"}), list(data.covariates)
+    row: dict[str, Any] = dict(design=design, replication=r, ate=data.truth["ate"], att=data.truth["att"])
     for name, settings in OURS.items():
         est = estimate_effect(frame, "t", outcome="y", confounders=covariates, design="pooled", cluster=None,
                               weights=None, random_state=r, **settings)
@@ -78,7 +57,7 @@ def replication(design: str, r: int, n_obs: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=100)
-    parser.add_argument("--designs", nargs="+", default=list(DESIGNS), choices=DESIGNS)
+    parser.add_argument("--designs", nargs="+", default=list(DOUBLEML_DESIGNS), choices=DOUBLEML_DESIGNS)
     parser.add_argument("--n-obs", type=int, default=500)
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args()

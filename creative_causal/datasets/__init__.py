@@ -4,7 +4,15 @@ observational studies drawn from randomised experiments."""
 
 from ._bundled import DEMO_ARGS, load_demo_program, write_program
 from ._osrct import observational_sample
-from ._public import BenchmarkData, load_acic2016, load_ihdp, load_lalonde, load_village_experiment
+from ._public import (
+    DOUBLEML_DESIGNS,
+    BenchmarkData,
+    load_acic2016,
+    load_doubleml_design,
+    load_ihdp,
+    load_lalonde,
+    load_village_experiment,
+)
 from ._render import PORTRAITS, TURNED_PORTRAITS, check_poster_size, render_poster, render_posters, rendered_unit, shut_eyes
 from ._simulate import (
     DEFAULT_EFFECTS,
@@ -22,4 +30,4 @@ __all__ = ["simulate_program", "SimulatedProgram", "ProgramTruth", "load_demo_pr
            "FEATURES", "GENRES", "TRUE_EDGES", "render_poster", "render_posters", "rendered_unit", "check_poster_size",
            "render_video", "VideoTruth", "PORTRAITS", "TURNED_PORTRAITS",
            "shut_eyes", "observational_sample", "BenchmarkData", "load_ihdp", "load_acic2016", "load_lalonde",
-           "load_village_experiment"]
+           "load_village_experiment", "load_doubleml_design", "DOUBLEML_DESIGNS"]
