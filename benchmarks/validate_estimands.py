@@ -15,7 +15,9 @@ effect over the cells of multi-cell tests of a 20 000-title programme with the s
 (``ProgramTruth.effect_over``); the sample ATE of each programme is reported too. Printed per
 setting and estimator: coverage of the 95% interval, bias (effect units and mean z), the
 standard deviation of the z-scores (estimate minus truth over SE), mean SE against the
-estimates' own spread, and mean interval width.
+estimates' own spread, and mean interval width; then our ATE and DoubleML's IRM paired on the
+same programmes: in how many each interval covers where the other misses, with the exact
+(McNemar) test that both cover equally often.
 
     python benchmarks/validate_estimands.py [--replications 100] [--first 0] [--settings all] [--n-jobs 2]
                                             [--fold-seed 0]
@@ -143,6 +145,25 @@ def summarise(rows: list[dict[str, Any]], truth: float) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def paired_coverage(rows: list[dict[str, Any]], truth: float, ours: str = "ours ate",
+                    reference: str = "DoubleML IRM") -> str | None:
+    """Our interval and the reference's on the same programmes: how often one covers where the
+    other misses, and the exact McNemar p-value (two-sided binomial test on those programmes)."""
+    from scipy.stats import binomtest
+
+    pairs = [(r[ours], r[reference]) for r in rows if ours in r and reference in r]
+    if not pairs:
+        return None
+    covers = np.array([[low <= truth <= high for _, _, low, high in pair] for pair in pairs])
+    alone_ours = int(np.sum(covers[:, 0] & ~covers[:, 1]))
+    alone_reference = int(np.sum(~covers[:, 0] & covers[:, 1]))
+    discordant = alone_ours + alone_reference
+    p = binomtest(alone_ours, discordant).pvalue if discordant else 1.0
+    return (f"{ours} against {reference} on the same {len(pairs)} programmes: both cover {int(covers.all(1).sum())}, "
+            f"only {ours} {alone_ours}, only {reference} {alone_reference}, neither {int((~covers).all(1).sum())} "
+            f"(exact McNemar p = {p:.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=100)
@@ -169,6 +190,9 @@ def main() -> None:
               f"{rows[0]['n_covariates']} confounders; {time.perf_counter() - start:.0f} s "
               f"(median fit: ate {seconds['ours ate']:.1f} s, plr {seconds['ours plr']:.1f} s)")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        paired = paired_coverage(rows, truth)
+        if paired:
+            print(paired)
         saved += [{**{k: v for k, v in r.items() if k != "seconds"}, "truth": truth} for r in rows]
     if args.save:
         pd.DataFrame(saved).to_csv(args.save, index=False)
