@@ -96,16 +96,36 @@ def _row(model: Any) -> tuple[float, float, float, float]:
     return float(model.coef[0]), float(model.se[0]), float(low), float(high)
 
 
-def one_replication(setting: str, r: int, with_doubleml: bool, fold_seed: int = 0) -> dict[str, Any]:
-    warnings.simplefilter("ignore")
-    from creative_causal import estimate_effect
+def draw_programme(setting: str, r: int) -> Any:
+    """Replication ``r`` of ``setting``: the programme every validation script draws for it."""
     from creative_causal.datasets import simulate_program
-    from creative_causal.estimation import prepare, resolve_confounders
 
     knobs = dict(SETTINGS[setting])
     titles = knobs.pop("titles", 300)
-    seed = 7_000 + 1_000 * list(SETTINGS).index(setting) + r
-    program = simulate_program(titles, random_state=seed, **knobs)
+    return simulate_program(titles, random_state=programme_seed(setting, r), **knobs)
+
+
+def programme_seed(setting: str, r: int) -> int:
+    return 7_000 + 1_000 * list(SETTINGS).index(setting) + r
+
+
+def doubly_robust_inputs(study: Any) -> Any:
+    """``estimate_effect``'s prepared data for ``has_face``'s doubly robust estimands (within-test
+    design, the graph's confounders, tests where the face never varies kept)."""
+    from creative_causal.estimation import prepare, resolve_confounders
+
+    confounders, _ = resolve_confounders(study, "has_face", study.outcome, None, None)
+    return prepare(study, "has_face", study.outcome, confounders, "within_test", study.cluster, study.weight,
+                   keep_constant_tests=True)
+
+
+def one_replication(setting: str, r: int, with_doubleml: bool, fold_seed: int = 0) -> dict[str, Any]:
+    warnings.simplefilter("ignore")
+    from creative_causal import estimate_effect
+    from creative_causal.estimation import prepare, resolve_confounders
+
+    seed = programme_seed(setting, r)
+    program = draw_programme(setting, r)
     study = program.study_data(check_srm=False)
     cells = study.frame
     multi = cells["n_cells_in_test"] > 1

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
-from validate_estimands import SETTINGS, population_truth
+from validate_estimands import SETTINGS, doubly_robust_inputs, draw_programme, population_truth
 
 ALPHAS = np.logspace(-3, 3, 13)  # the library's ridge grid
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -121,16 +121,9 @@ def ate_terms(x: np.ndarray, y: np.ndarray, t: np.ndarray, w: np.ndarray, folds:
 
 def one_replication(r: int) -> dict[str, tuple[float, float, int]]:
     warnings.simplefilter("ignore")
-    from creative_causal.datasets import simulate_program
-    from creative_causal.estimation import fit_aipw, prepare, resolve_confounders, within_test_inputs, wls_cluster
+    from creative_causal.estimation import fit_aipw, within_test_inputs, wls_cluster
 
-    knobs = dict(SETTINGS["nonlinear"])
-    program = simulate_program(knobs.pop("titles", 300), random_state=7_000 + 1_000 * list(SETTINGS).index("nonlinear") + r,
-                               **knobs)
-    study = program.study_data(check_srm=False)
-    confounders, _ = resolve_confounders(study, "has_face", study.outcome, None, None)
-    prep = prepare(study, "has_face", study.outcome, confounders, "within_test", study.cluster, study.weight,
-                   keep_constant_tests=True)
+    prep = doubly_robust_inputs(draw_programme("nonlinear", r).study_data(check_srm=False))
     library = fit_aipw(prep, random_state=r)
     y, t, x = within_test_inputs(prep)
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from validate_estimands import SETTINGS, population_truth
+from validate_estimands import SETTINGS, doubly_robust_inputs, draw_programme, population_truth
 
 
 def one_programme(setting: str, r: int) -> list[dict[str, Any]]:
@@ -32,7 +32,6 @@ def one_programme(setting: str, r: int) -> list[dict[str, Any]]:
     warnings.simplefilter("ignore")
     from creative_causal import estimate_effect
     from creative_causal._validation import check_random_state, draw_seed
-    from creative_causal.datasets import simulate_program
     from creative_causal.estimation import (
         PROPENSITY_FLOOR,
         DRScores,
@@ -40,21 +39,14 @@ def one_programme(setting: str, r: int) -> list[dict[str, Any]]:
         cell_loss,
         fit_aipw,
         fit_nuisance,
-        prepare,
-        resolve_confounders,
         within_test_inputs,
         wls_cluster,
     )
 
-    knobs = dict(SETTINGS[setting])
-    titles = knobs.pop("titles", 300)
-    study = simulate_program(titles, random_state=7_000 + 1_000 * list(SETTINGS).index(setting) + r,
-                             **knobs).study_data(check_srm=False)
+    study = draw_programme(setting, r).study_data(check_srm=False)
     est = estimate_effect(study, "has_face", random_state=r, estimand="ate")
     # estimate_effect's path to fit_aipw, step by step, so the folds and seeds are the library's
-    confounders, _ = resolve_confounders(study, "has_face", study.outcome, None, None)
-    prep = prepare(study, "has_face", study.outcome, confounders, "within_test", study.cluster, study.weight,
-                   keep_constant_tests=True)
+    prep = doubly_robust_inputs(study)
     fit_seed = draw_seed(r)
     fit = fit_aipw(prep, estimand="ate", random_state=fit_seed)
     assert np.isclose(fit.value, est.value), "the library's path was not reproduced"

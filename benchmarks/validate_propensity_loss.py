@@ -52,15 +52,11 @@ def _forcing(rule: str, estimand: str) -> Any:
 
 def simulated(setting: str, r: int, estimand: str) -> dict[str, Any]:
     warnings.simplefilter("ignore")
-    from validate_estimands import SETTINGS
+    from validate_estimands import draw_programme
 
     from creative_causal import estimate_effect
-    from creative_causal.datasets import simulate_program
 
-    knobs = dict(SETTINGS[setting])
-    titles = knobs.pop("titles", 300)
-    seed = 7_000 + 1_000 * list(SETTINGS).index(setting) + r  # validate_estimands.py's programmes
-    program = simulate_program(titles, random_state=seed, **knobs)
+    program = draw_programme(setting, r)
     study = program.study_data(check_srm=False)
     cells = study.frame
     population = (cells["n_cells_in_test"] > 1) & ((cells["has_face"] == 1) if estimand == "att" else True)
