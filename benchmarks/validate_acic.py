@@ -22,7 +22,8 @@ treated (the challenge scored the ATT). Estimators, all in the pooled design (no
 
 Printed: per data set, each estimate's error and z-score (error over its SE); then per
 estimator, how many of the ten intervals cover their truth, the mean error and mean absolute
-error, the mean z, mean absolute z and standard deviation of z, and the mean interval width.
+error, the mean z, mean absolute z and standard deviation of z, the mean interval width and
+the mean interval score (the width plus 40 times any miss).
 
     python benchmarks/validate_acic.py [--instances 1 2 ... 10] [--n-jobs 2]
 """
@@ -105,7 +106,10 @@ def per_instance(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def summarise(rows: list[dict[str, Any]], estimators: tuple[str, ...] = ESTIMATORS) -> pd.DataFrame:
     """Per estimator over the rows (each with its ``ate`` and ``att``): intervals covering, mean
-    error, mean absolute error, mean z and |z|, the standard deviation of z, mean width."""
+    error, mean absolute error, mean z and |z|, the standard deviation of z, mean width and mean
+    interval score (``validate_estimands.interval_score``: the width plus 40 times any miss)."""
+    from validate_estimands import interval_score
+
     out = []
     for name in estimators:
         value, se, low, high = (np.array(v) for v in zip(*(r[name] for r in rows)))
@@ -115,7 +119,7 @@ def summarise(rows: list[dict[str, Any]], estimators: tuple[str, ...] = ESTIMATO
                         covered=int(np.sum((low <= truth) & (truth <= high))), of=len(rows),
                         mean_error=np.mean(value - truth), mean_abs_error=np.mean(np.abs(value - truth)),
                         mean_z=np.mean(z), mean_abs_z=np.mean(np.abs(z)), sd_z=np.std(z, ddof=1) if len(z) > 1 else np.nan,
-                        width=np.mean(high - low)))
+                        width=np.mean(high - low), interval_score=np.mean(interval_score(low, high, truth))))
     return pd.DataFrame(out)
 
 

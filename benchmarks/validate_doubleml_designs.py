@@ -15,8 +15,9 @@ replication's sample ATE and ATT, computed from the generator's own effect funct
 with the histogram gradient boosting of ``validate_estimands.py``
 (``validate_acic.reference_fits``). Printed per design (``validate_acic.summarise``):
 intervals covering, mean and mean absolute error, mean z and |z|, the standard deviation of
-the z-scores, mean interval width. The sample truths are conditional targets, so where the
-effect varies the z-scores spread less than 1 for every estimator.
+the z-scores, mean interval width and interval score (the width plus 40 times any miss). The
+sample truths are conditional targets, so where the effect varies the z-scores spread less
+than 1 for every estimator.
 
     python benchmarks/validate_doubleml_designs.py [--replications 100] [--designs irm heterogeneous]
                                                    [--n-obs 500] [--n-jobs 2]

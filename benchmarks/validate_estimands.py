@@ -15,15 +15,21 @@ effect over the cells of multi-cell tests of a 20 000-title programme with the s
 (``ProgramTruth.effect_over``); the sample ATE of each programme is reported too. Printed per
 setting and estimator: coverage of the 95% interval, bias (effect units and mean z), the
 standard deviation of the z-scores (estimate minus truth over SE), mean SE against the
-estimates' own spread, and mean interval width; then our ATE and DoubleML's IRM paired on the
+estimates' own spread, mean interval width and mean interval score (width plus 40 times any
+miss; a proper scoring rule for 95% intervals); then our ATE and DoubleML's IRM paired on the
 same programmes: in how many each interval covers where the other misses, with the exact
-(McNemar) test that both cover equally often.
+test that both cover equally often (McNemar's), and the paired difference of their interval
+scores.
 
     python benchmarks/validate_estimands.py [--replications 100] [--first 0] [--settings all] [--n-jobs 2]
-                                            [--fold-seed 0]
+                                            [--fold-seed 0] [--save rows.csv]
+    python benchmarks/validate_estimands.py --saved rows.csv [rows_fold1.csv ...]
 
 ``--fold-seed k`` keeps the programmes and draws other cross-fitting folds (and nuisance
 seeds) for every estimator: the part of a coverage figure that is the luck of one split.
+``--saved`` prints the tables again from ``--save`` files without fitting; given the runs of
+several fold seeds it pools them, and the paired test and the interval score's standard error
+keep each programme's runs together (they are not independent draws).
 
 Settings: default, effect_propensity (PLR != ATE), nonlinear (nonlinear confounding), small
 (190 titles, about 750 cells, 10 extra covariates), linear (constant effect, OLS is right).
@@ -161,27 +167,95 @@ def summarise(rows: list[dict[str, Any]], truth: float) -> pd.DataFrame:
         out.append(dict(estimator=name, n=len(value), coverage=np.mean((low <= truth) & (truth <= high)),
                         coverage_sample_ate=np.mean((low <= sample) & (sample <= high)), bias=np.mean(value - truth),
                         mean_z=np.mean(z), sd_z=np.std(z, ddof=1), mean_se=np.mean(se), sd_estimates=np.std(value, ddof=1),
-                        width=np.mean(high - low)))
+                        width=np.mean(high - low), interval_score=np.mean(interval_score(low, high, truth))))
     return pd.DataFrame(out)
 
 
-def paired_coverage(rows: list[dict[str, Any]], truth: float, ours: str = "ours ate",
-                    reference: str = "DoubleML IRM") -> str | None:
-    """Our interval and the reference's on the same programmes: how often one covers where the
-    other misses, and the exact McNemar p-value (two-sided binomial test on those programmes)."""
-    from scipy.stats import binomtest
+def interval_score(low: np.ndarray, high: np.ndarray, truth: np.ndarray | float, level: float = 0.95) -> np.ndarray:
+    """The interval score of each ``level`` interval (Gneiting and Raftery 2007, section 6.2):
+    its width plus ``2 / (1 - level)`` times the distance by which the truth falls outside it.
+    Lower is better. It is a proper scoring rule for central intervals: in expectation it is
+    smallest for the true quantiles, so it rewards neither intervals too wide (as coverage
+    alone does) nor intervals too narrow to hold the truth.
 
-    pairs = [(r[ours], r[reference]) for r in rows if ours in r and reference in r]
+    Examples
+    --------
+    >>> interval_score(np.array([0.0, 0.0]), np.array([1.0, 1.0]), np.array([0.5, 1.1])).round(3)
+    array([1., 5.])
+    """
+    outside = np.maximum(np.asarray(low) - truth, 0) + np.maximum(truth - np.asarray(high), 0)
+    return np.asarray(high) - np.asarray(low) + 2 / (1 - level) * outside
+
+
+def sign_flip_p(differences: np.ndarray) -> float:
+    """Exact two-sided p-value that integer differences, one per programme, are symmetric about
+    zero (every assignment of their signs equally likely). With one run per programme (each
+    difference -1, 0 or +1: only ours covers, both or neither, only the reference) it is the
+    exact McNemar test; with several runs of the same programmes (other folds) a programme's
+    runs stay together, where a McNemar test of the pooled runs would count them as independent.
+
+    Examples
+    --------
+    >>> round(sign_flip_p(np.array([1] * 2 + [-1] * 7)), 3)  # McNemar: binomtest(2, 9)
+    0.18
+    """
+    sizes = np.abs(np.asarray(differences, dtype=int))
+    sizes = sizes[sizes > 0]
+    total = int(sizes.sum())
+    if total == 0:
+        return 1.0
+    distribution = np.zeros(2 * total + 1)  # of the sum, on -total..total
+    distribution[total] = 1.0
+    for size in sizes:  # the partial sums stay within -total..total, so nothing wraps around
+        distribution = 0.5 * (np.roll(distribution, size) + np.roll(distribution, -size))
+    observed = abs(int(np.sum(differences)))
+    at_least = np.abs(np.arange(-total, total + 1)) >= observed
+    return float(min(1.0, distribution[at_least].sum()))
+
+
+def paired_comparison(rows: list[dict[str, Any]], truth: float, ours: str = "ours ate",
+                      reference: str = "DoubleML IRM") -> str | None:
+    """Our interval and the reference's on the same programmes (rows of one or several runs;
+    the runs of a programme are kept together, by its ``replication``): how often one covers
+    where the other misses, with the exact test that both cover equally often
+    (:func:`sign_flip_p`), and the mean interval score of each (:func:`interval_score`) with
+    the standard error of their paired difference."""
+    pairs = [(r["replication"], r[ours], r[reference]) for r in rows if ours in r and reference in r]
     if not pairs:
         return None
-    covers = np.array([[low <= truth <= high for _, _, low, high in pair] for pair in pairs])
-    alone_ours = int(np.sum(covers[:, 0] & ~covers[:, 1]))
-    alone_reference = int(np.sum(~covers[:, 0] & covers[:, 1]))
-    discordant = alone_ours + alone_reference
-    p = binomtest(alone_ours, discordant).pvalue if discordant else 1.0
-    return (f"{ours} against {reference} on the same {len(pairs)} programmes: both cover {int(covers.all(1).sum())}, "
-            f"only {ours} {alone_ours}, only {reference} {alone_reference}, neither {int((~covers).all(1).sum())} "
-            f"(exact McNemar p = {p:.2f})")
+    programme = np.array([p[0] for p in pairs])
+    ours_row, reference_row = (np.array([p[k] for p in pairs]) for k in (1, 2))
+    covers = [(row[:, 2] <= truth) & (truth <= row[:, 3]) for row in (ours_row, reference_row)]
+    alone_ours, alone_reference = covers[0] & ~covers[1], ~covers[0] & covers[1]
+    codes = np.unique(programme, return_inverse=True)[1]
+    p = sign_flip_p(np.bincount(codes, weights=alone_ours.astype(int) - alone_reference.astype(int)).round().astype(int))
+    scores = [interval_score(row[:, 2], row[:, 3], truth) for row in (ours_row, reference_row)]
+    by_programme = np.bincount(codes, weights=scores[0] - scores[1]) / np.bincount(codes)
+    se = np.std(by_programme, ddof=1) / np.sqrt(len(by_programme)) if len(by_programme) > 1 else float("nan")
+    runs = f"{len(pairs)} fits of {len(by_programme)} programmes" if len(pairs) > len(by_programme) else \
+        f"{len(pairs)} programmes"
+    return (f"{ours} against {reference} on the same {runs}: both cover {int((covers[0] & covers[1]).sum())}, "
+            f"only {ours} {int(alone_ours.sum())}, only {reference} {int(alone_reference.sum())}, neither "
+            f"{int((~covers[0] & ~covers[1]).sum())} (exact paired test p = {p:.2f}); mean interval score "
+            f"{scores[0].mean():.4f} against {scores[1].mean():.4f}, difference {by_programme.mean():+.4f} "
+            f"(SE {se:.4f}, by programme)")
+
+
+def read_saved(paths: list[str]) -> dict[str, tuple[list[dict[str, Any]], float]]:
+    """The rows of one or more ``--save`` files, by setting, with the setting's truth."""
+    import ast
+
+    frame = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    out = {}
+    for setting, group in frame.groupby("setting", sort=False):
+        rows = []
+        for record in group.to_dict("records"):
+            row = {k: v for k, v in record.items() if k not in ESTIMATORS}
+            # an estimator's (value, se, low, high) is saved as its text; a run without it left NaN
+            row.update({k: ast.literal_eval(v) for k, v in record.items() if k in ESTIMATORS and isinstance(v, str)})
+            rows.append(row)
+        out[str(setting)] = (rows, float(group["truth"].iloc[0]))
+    return out
 
 
 def main() -> None:
@@ -193,7 +267,18 @@ def main() -> None:
     parser.add_argument("--fold-seed", type=int, default=0, help="same programmes, other folds (0: the documented run)")
     parser.add_argument("--no-doubleml", action="store_true")
     parser.add_argument("--save", default=None, help="write every replication's row to this CSV")
+    parser.add_argument("--saved", nargs="+", default=None, metavar="CSV",
+                        help="print the tables of --save files instead of fitting (several: runs of the same "
+                             "programmes with other --fold-seed, pooled)")
     args = parser.parse_args()
+    if args.saved:
+        for setting, (rows, truth) in read_saved(args.saved).items():
+            print(f"\n{setting}: population ATE {truth:+.4f}; {len(rows)} rows of {args.saved}")
+            print(summarise(rows, truth).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+            paired = paired_comparison(rows, truth)
+            if paired:
+                print(paired)
+        return
     from joblib import Parallel, delayed
 
     settings = list(SETTINGS) if "all" in args.settings else args.settings
@@ -210,7 +295,7 @@ def main() -> None:
               f"{rows[0]['n_covariates']} confounders; {time.perf_counter() - start:.0f} s "
               f"(median fit: ate {seconds['ours ate']:.1f} s, plr {seconds['ours plr']:.1f} s)")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        paired = paired_coverage(rows, truth)
+        paired = paired_comparison(rows, truth)
         if paired:
             print(paired)
         saved += [{**{k: v for k, v in r.items() if k != "seconds"}, "truth": truth} for r in rows]

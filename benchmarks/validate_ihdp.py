@@ -15,7 +15,7 @@ covariates, and DoubleML's IRM (``ATE`` and ``ATTE`` scores, the histogram gradi
 of ``validate_estimands.py``). The ATT rows are judged against the sample ATT, the rest against
 the sample ATE. Printed per surface and estimator (``validate_acic.summarise``): intervals
 covering, mean and mean absolute error, mean z, mean |z| and the standard deviation of the
-z-scores, mean interval width.
+z-scores, mean interval width and mean interval score (the width plus 40 times any miss).
 
     python benchmarks/validate_ihdp.py [--replications 20] [--surfaces A B] [--n-jobs 2]
 """
