@@ -258,6 +258,15 @@ def read_saved(paths: list[str]) -> dict[str, tuple[list[dict[str, Any]], float]
     return out
 
 
+def report(header: str, rows: list[dict[str, Any]], truth: float) -> None:
+    """Print a setting's table and, where both were fitted, our ATE paired with the IRM."""
+    print(f"\n{header}")
+    print(summarise(rows, truth).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    paired = paired_comparison(rows, truth)
+    if paired:
+        print(paired)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replications", type=int, default=100)
@@ -273,11 +282,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.saved:
         for setting, (rows, truth) in read_saved(args.saved).items():
-            print(f"\n{setting}: population ATE {truth:+.4f}; {len(rows)} rows of {args.saved}")
-            print(summarise(rows, truth).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-            paired = paired_comparison(rows, truth)
-            if paired:
-                print(paired)
+            report(f"{setting}: population ATE {truth:+.4f}; {len(rows)} rows of {args.saved}", rows, truth)
         return
     from joblib import Parallel, delayed
 
@@ -288,16 +293,11 @@ def main() -> None:
         truth = population_truth(SETTINGS[setting])
         rows = Parallel(n_jobs=args.n_jobs)(delayed(one_replication)(setting, r, not args.no_doubleml, args.fold_seed)
                                             for r in range(args.first, args.first + args.replications))
-        table = summarise(rows, truth)
         cells = np.mean([r["n_cells"] for r in rows])
         seconds = {k: np.median([r["seconds"][k] for r in rows]) for k in rows[0]["seconds"]}
-        print(f"\n{setting}: population ATE {truth:+.4f}; {args.replications} replications of about {cells:.0f} cells, "
-              f"{rows[0]['n_covariates']} confounders; {time.perf_counter() - start:.0f} s "
-              f"(median fit: ate {seconds['ours ate']:.1f} s, plr {seconds['ours plr']:.1f} s)")
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        paired = paired_comparison(rows, truth)
-        if paired:
-            print(paired)
+        report(f"{setting}: population ATE {truth:+.4f}; {args.replications} replications of about {cells:.0f} cells, "
+               f"{rows[0]['n_covariates']} confounders; {time.perf_counter() - start:.0f} s "
+               f"(median fit: ate {seconds['ours ate']:.1f} s, plr {seconds['ours plr']:.1f} s)", rows, truth)
         saved += [{**{k: v for k, v in r.items() if k != "seconds"}, "truth": truth} for r in rows]
     if args.save:
         pd.DataFrame(saved).to_csv(args.save, index=False)
